@@ -1,0 +1,3 @@
+"""Streaming financial-news sentiment monitor."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Spike detection, the alert lifecycle and webhook delivery."""

@@ -1,0 +1,1 @@
+"""Text → labels: normalisation, the WordPiece tokenizer, the BiLSTM, training and inference."""

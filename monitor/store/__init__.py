@@ -1,0 +1,1 @@
+"""PostgreSQL (or SQLite) persistence: engine, ORM models, writes and read queries."""

@@ -1,0 +1,212 @@
+"""SQLAlchemy 2.0 typed ORM models: the data model of DESIGN.md.
+
+Schema changes go through Alembic migrations in `migrations/versions/`; these classes must match
+them (a test compares the two).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Stable constraint names, so migrations can refer to them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT ids on PostgreSQL; SQLite only auto-increments a column typed exactly INTEGER.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+Json = JSON().with_variant(JSONB(), "postgresql")
+Timestamp = DateTime(timezone=True)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Story(Base):
+    """One news story, identified by (source, external_id); a re-sent id updates it."""
+
+    __tablename__ = "stories"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_stories_source_external_id"),
+        Index("ix_stories_published_at", "published_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(128))
+    external_id: Mapped[str] = mapped_column(String(256))
+    headline: Mapped[str] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    tickers: Mapped[list[str] | None] = mapped_column(Json)
+    lang: Mapped[str | None] = mapped_column(String(32))
+    extra: Mapped[dict[str, Any] | None] = mapped_column(Json, doc="unknown fields, kept as sent")
+    published_at: Mapped[datetime] = mapped_column(Timestamp)
+    ingested_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    kafka_topic: Mapped[str] = mapped_column(String(255))
+    kafka_partition: Mapped[int] = mapped_column(Integer)
+    kafka_offset: Mapped[int] = mapped_column(BigInteger)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Classification(Base):
+    """A model's labels for one version of a story; exactly one row per story is current."""
+
+    __tablename__ = "classifications"
+    __table_args__ = (
+        # The current row per story is unique: re-scoring flips the old one off first.
+        Index(
+            "uq_classifications_current_story",
+            "story_id",
+            unique=True,
+            postgresql_where=text("is_current"),
+            sqlite_where=text("is_current"),
+        ),
+        Index("ix_classifications_story_id", "story_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    story_version: Mapped[int] = mapped_column(Integer)
+    model_version: Mapped[str] = mapped_column(String(128))
+    topic: Mapped[str] = mapped_column(String(64))
+    topic_confidence: Mapped[float] = mapped_column(Float)
+    sentiment: Mapped[str] = mapped_column(String(16))
+    sentiment_confidence: Mapped[float] = mapped_column(Float)
+    sentiment_score: Mapped[float] = mapped_column(Float, doc="p(positive) - p(negative)")
+    probabilities: Mapped[dict[str, dict[str, float]]] = mapped_column(Json)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+    classified_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class DeadLetter(Base):
+    """A Kafka record that broke the message contract, kept byte for byte with the reason."""
+
+    __tablename__ = "dead_letters"
+    __table_args__ = (
+        UniqueConstraint(
+            "kafka_topic", "kafka_partition", "kafka_offset", name="uq_dead_letters_record"
+        ),
+        Index("ix_dead_letters_received_at", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kafka_topic: Mapped[str] = mapped_column(String(255))
+    kafka_partition: Mapped[int] = mapped_column(Integer)
+    kafka_offset: Mapped[int] = mapped_column(BigInteger)
+    key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    value: Mapped[bytes | None] = mapped_column(LargeBinary)
+    error: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class Alert(Base):
+    """A negative-sentiment spike on one scope (a topic, or the whole market)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        # Never two open alerts for one fingerprint.
+        Index(
+            "uq_alerts_open_fingerprint",
+            "fingerprint",
+            unique=True,
+            postgresql_where=text("status = 'firing'"),
+            sqlite_where=text("status = 'firing'"),
+        ),
+        Index("ix_alerts_status_opened_at", "status", "opened_at"),
+        Index("ix_alerts_scope_opened_at", "scope", "opened_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    fingerprint: Mapped[str] = mapped_column(String(128))
+    scope: Mapped[str] = mapped_column(String(64), doc="topic name, or '*' for the market")
+    status: Mapped[str] = mapped_column(String(16), default="firing")
+    window_start: Mapped[datetime] = mapped_column(Timestamp)
+    window_end: Mapped[datetime] = mapped_column(Timestamp)
+    baseline_start: Mapped[datetime] = mapped_column(Timestamp)
+    baseline_end: Mapped[datetime] = mapped_column(Timestamp)
+    window_count: Mapped[int] = mapped_column(Integer)
+    window_negative: Mapped[int] = mapped_column(Integer)
+    baseline_count: Mapped[int] = mapped_column(Integer)
+    baseline_negative: Mapped[int] = mapped_column(Integer)
+    observed_share: Mapped[float] = mapped_column(Float)
+    baseline_share: Mapped[float] = mapped_column(Float)
+    statistic: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    p_value: Mapped[float | None] = mapped_column(Float)
+    story_ids: Mapped[list[int]] = mapped_column(Json, default=list)
+    details: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    opened_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class WebhookDelivery(Base):
+    """The outbox: one event for one endpoint, retried until delivered or given up."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("webhook_id", name="uq_webhook_deliveries_webhook_id"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_alert_id", "alert_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(32), doc="alert.firing | alert.resolved")
+    endpoint: Mapped[str] = mapped_column(Text)
+    webhook_id: Mapped[str] = mapped_column(String(64), doc="Standard Webhooks message id")
+    payload: Mapped[dict[str, Any]] = mapped_column(Json)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class WebhookAttempt(Base):
+    """One HTTP attempt of a delivery: when, the outcome, how long it took."""
+
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (Index("ix_webhook_attempts_delivery_id", "delivery_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE")
+    )
+    attempted_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[float] = mapped_column(Float)
