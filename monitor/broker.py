@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -40,8 +41,16 @@ class EmbeddedBroker:
     def start(self) -> str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [_noida_binary(), "start", "--only", "kafka", "--kafka-port", str(self.port),
-             "--data-dir", str(self.data_dir)],
+            [
+                _noida_binary(),
+                "start",
+                "--only",
+                "kafka",
+                "--kafka-port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -81,10 +90,8 @@ class EmbeddedBroker:
             os.killpg(self.process.pid, signal.SIGINT)
             self.process.wait(timeout_s)
         except (subprocess.TimeoutExpired, ProcessLookupError):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.process.wait(timeout_s)
 
     def __enter__(self) -> EmbeddedBroker:
@@ -92,6 +99,9 @@ class EmbeddedBroker:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()

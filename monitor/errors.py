@@ -17,6 +17,7 @@ class ConfigError(MonitorError):
 class InvalidMessage(MonitorError):
     """A Kafka record that breaks the message contract; `reason` is stored with the dead letter."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, kind: str = "invalid") -> None:
         self.reason = reason
+        self.kind = kind  # a small fixed set, for metrics: not_json, oversize, invalid_fields...
         super().__init__(reason)

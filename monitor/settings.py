@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from monitor.alerts.settings import AlertSettings
 from monitor.errors import ConfigError
@@ -47,6 +47,15 @@ class KafkaSettings(BaseModel):
     poll_timeout_ms: int = Field(200, ge=1)
     max_message_bytes: int = Field(1_000_000, ge=1024, description="larger values dead-letter")
     connect_timeout_s: float = Field(15.0, gt=0, description="start-up check of the broker")
+    group_instance_id: str | None = Field(
+        None,
+        description="static group membership (KIP-345): a restarted consumer with the same id "
+        "takes its partitions back at once, without a rebalance; unique per replica",
+    )
+    session_timeout_ms: int = Field(10_000, ge=1000, description="consumer group session timeout")
+    max_poll_interval_ms: int = Field(
+        300_000, ge=1000, description="most time one batch may take before the group rebalances"
+    )
 
     @field_validator("bootstrap_servers")
     @classmethod
@@ -73,6 +82,25 @@ class DashboardSettings(BaseModel):
     refresh_s: float = Field(5.0, gt=0, description="live refresh period")
 
 
+class MetricsSettings(BaseModel):
+    """Prometheus `/metrics` + `/healthz`; each daemon gets its own port so both fit one host."""
+
+    enabled: bool = Field(True, description="serve /metrics and /healthz")
+    host: str = Field("127.0.0.1", description="0.0.0.0 in containers")
+    port: int = Field(9108, ge=0, le=65_535, description="`monitor consume`; 0 = any free port")
+    schedule_port: int = Field(9109, ge=0, le=65_535, description="`monitor schedule`")
+
+
+class LocalSettings(BaseModel):
+    """`monitor up` only: where the all-in-one keeps its state, and how it replays the demo."""
+
+    data_dir: Path = Field(Path("var"), description="embedded broker data, SQLite file, markers")
+    replay_speed: float = Field(4.0, gt=0, description="demo's live tail, × real time")
+    replay_live_minutes: float = Field(
+        10.0, ge=0, description="minutes at the end of the demo feed replayed live"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MONITOR_",
@@ -86,6 +114,8 @@ class Settings(BaseSettings):
     model: ModelSettings = ModelSettings()
     alerts: AlertSettings = AlertSettings()
     dashboard: DashboardSettings = DashboardSettings()
+    local: LocalSettings = LocalSettings()
+    metrics: MetricsSettings = MetricsSettings()
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ...")
     log_json: bool = Field(False, description="one JSON object per log line")
 
@@ -98,6 +128,31 @@ def load_settings(**overrides: object) -> Settings:
         error = exc.errors()[0]
         name = "MONITOR_" + "__".join(str(part) for part in error["loc"]).upper()
         raise ConfigError(name, error["msg"]) from None
+    except SettingsError as exc:
+        # pydantic-settings names only the group: 'error parsing value for field "alerts" ...'
+        raise ConfigError(
+            _unparsable_variable(str(exc)), f"not valid JSON ({exc.__cause__})"
+        ) from None
+
+
+def _unparsable_variable(message: str) -> str:
+    """The environment variable behind a pydantic-settings parse error, which names the group
+    only ('error parsing value for field "alerts" ...'): the one whose value is not JSON."""
+    import json
+    import os
+
+    group = next((g for g in Settings.model_fields if f'"{g}"' in message), "")
+    prefix = f"MONITOR_{group.upper()}__"
+    for name, value in os.environ.items():
+        if name.upper().startswith(prefix) and value.lstrip()[:1] in "[{":
+            try:
+                json.loads(value)
+            except ValueError:
+                return name.upper()
+    complex_names = [n for n, _, _ in describe_settings() if n.startswith(prefix)]
+    return " or ".join(n for n in complex_names if n.upper() in map(str.upper, os.environ)) or (
+        prefix + "*"
+    )
 
 
 def describe_settings() -> list[tuple[str, str, str]]:

@@ -7,6 +7,7 @@ when present), and put back in the caller's order.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import torch
@@ -45,6 +46,7 @@ class Classifier:
         batch_size: int = 256,
         max_length: int | None = None,
         quantize: bool = False,
+        mixed_precision: bool = True,
     ) -> None:
         self.version = checkpoint.version
         self.topics = checkpoint.topics
@@ -52,6 +54,7 @@ class Classifier:
         self.device = pick_device(device)
         self.batch_size = batch_size
         self.max_length = max_length or checkpoint.max_length
+        self.autocast = mixed_precision and self.device.type == "cuda"  # fp16 only pays on GPU
         model = checkpoint.model.eval()
         if quantize and self.device.type == "cpu":
             model = torch.ao.quantization.quantize_dynamic(
@@ -74,28 +77,45 @@ class Classifier:
         """Labels for raw texts (normalised here, as in training)."""
         return self.predict_normalized([normalize(t) for t in texts])
 
-    def predict_normalized(self, texts: list[str]) -> list[Prediction]:
+    def predict_normalized(
+        self, texts: list[str], timings: dict[str, float] | None = None
+    ) -> list[Prediction]:
+        """Labels for already-normalised texts; `timings` gets tokenize/model seconds."""
         if not texts:
             return []
-        topic_p, sentiment_p = self.probabilities(texts)
-        return [self._prediction(t, s) for t, s in zip(topic_p.tolist(), sentiment_p.tolist(), strict=True)]
+        topic_p, sentiment_p = self.probabilities(texts, timings)
+        return [
+            self._prediction(t, s)
+            for t, s in zip(topic_p.tolist(), sentiment_p.tolist(), strict=True)
+        ]
 
-    def probabilities(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    def probabilities(
+        self, texts: list[str], timings: dict[str, float] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, n_topics) and (N, n_sentiments) softmax probabilities on CPU, in input order."""
+        started = time.perf_counter()
         encoded = encode(texts, max_length=self.max_length)
+        tokenized = time.perf_counter()
         order = torch.argsort(encoded.lengths, descending=True)
         topic_parts, sentiment_parts = [], []
         with torch.inference_mode():
             for start in range(0, len(texts), self.batch_size):
                 rows = order[start : start + self.batch_size]
                 lengths = encoded.lengths[rows]
-                ids = encoded.input_ids[rows, : int(lengths.max())].to(self.device, non_blocking=True)
-                with torch.autocast("cuda", dtype=torch.float16, enabled=self.device.type == "cuda"):
+                ids = encoded.input_ids[rows, : int(lengths.max())].to(
+                    self.device, non_blocking=True
+                )
+                with torch.autocast(
+                    "cuda", dtype=torch.float16, enabled=self.device.type == "cuda"
+                ):
                     out = self.model(ids, lengths.to(self.device))
                 topic_parts.append(out.topic_logits.float().softmax(-1).cpu())
                 sentiment_parts.append(out.sentiment_logits.float().softmax(-1).cpu())
         inverse = torch.empty_like(order)
         inverse[order] = torch.arange(len(order))
+        if timings is not None:
+            timings["tokenize"] = tokenized - started
+            timings["model"] = time.perf_counter() - tokenized
         return torch.cat(topic_parts)[inverse], torch.cat(sentiment_parts)[inverse]
 
     def _prediction(self, topic_p: list[float], sentiment_p: list[float]) -> Prediction:

@@ -1,0 +1,1 @@
+"""Kafka in: message contract, the batch pipeline, the consumer loop, the producer."""

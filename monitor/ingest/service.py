@@ -1,0 +1,102 @@
+"""Wiring of `monitor consume`: check every setting first, then build and run the loop.
+
+All checks (database reachable and migrated, checkpoint loadable, broker reachable) run before
+anything is created, so a bad setting stops start-up with nothing half-written.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from contextlib import ExitStack
+from types import FrameType
+
+from sqlalchemy import Engine, inspect
+
+from monitor.errors import ConfigError
+from monitor.ingest import kafka
+from monitor.ingest.consumer import IngestLoop, LoopStats
+from monitor.ingest.observe import IngestObserver
+from monitor.ingest.pipeline import BatchProcessor
+from monitor.metrics import Health, set_model_info, start_metrics_server
+from monitor.settings import Settings
+from monitor.store.db import URL_SETTING, check_connection, make_engine, make_sessionmaker
+
+log = logging.getLogger(__name__)
+
+
+def check_schema(engine: Engine) -> None:
+    if not inspect(engine).has_table("stories"):
+        raise ConfigError(URL_SETTING, "the database has no schema yet: run `monitor db upgrade`")
+
+
+def run_consumer(settings: Settings, stop: threading.Event | None = None) -> LoopStats:
+    """Run the ingestion daemon until `stop` is set (SIGTERM/SIGINT set it too)."""
+    from monitor.nlp.classifier import Classifier
+
+    stop = stop or threading.Event()
+    with ExitStack() as stack:
+        engine = make_engine(settings.database.url, echo=settings.database.echo)
+        stack.callback(engine.dispose)
+        check_connection(engine)
+        check_schema(engine)
+        classifier = Classifier.from_settings(settings.model)
+        kafka.check_broker(settings.kafka)
+        kafka.ensure_topic(settings.kafka)
+
+        health = Health(
+            "consume", max_silence_s=max(60.0, settings.kafka.max_poll_interval_ms / 1000)
+        )
+        observer = IngestObserver(settings.kafka.topic, health)
+        set_model_info(classifier.version, str(classifier.device))
+        if settings.metrics.enabled:
+            server, port = start_metrics_server(
+                settings.metrics.host, settings.metrics.port, health
+            )
+            stack.callback(server.close)
+            log.info("metrics and health on http://%s:%d/metrics", settings.metrics.host, port)
+        stack.callback(health.stopping)
+
+        consumer = kafka.make_consumer(settings.kafka)
+        stack.callback(consumer.close, autocommit=False)
+        processor = BatchProcessor(
+            classifier,
+            make_sessionmaker(engine),
+            max_message_bytes=settings.kafka.max_message_bytes,
+        )
+        loop = IngestLoop(
+            consumer,
+            processor,
+            topic=settings.kafka.topic,
+            poll_timeout_ms=settings.kafka.poll_timeout_ms,
+            max_records=settings.kafka.max_poll_records,
+            stop=stop,
+            on_batch=observer.on_batch,
+            on_poll=observer.on_poll,
+        )
+        _stop_on_signals(stop)
+        log.info(
+            "consuming %s as group %s with model %s on %s",
+            settings.kafka.topic,
+            settings.kafka.group_id,
+            classifier.version,
+            classifier.device,
+        )
+        stats = loop.run()
+        log.info("stopped after %d batches, %d records", stats.batches, stats.records)
+        return stats
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        log.info(
+            "signal %s: finishing the batch in hand, then stopping", signal.Signals(signum).name
+        )
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
