@@ -57,7 +57,9 @@ class Story(Base):
     __tablename__ = "stories"
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="uq_stories_source_external_id"),
-        Index("ix_stories_published_at", "published_at"),
+        # INCLUDE id: the dashboard's time-range joins read stories from the index alone (0003).
+        Index("ix_stories_published_at", "published_at", postgresql_include=["id"]),
+        Index("ix_stories_ingested_at", "ingested_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -92,6 +94,16 @@ class Classification(Base):
             sqlite_where=text("is_current"),
         ),
         Index("ix_classifications_story_id", "story_id"),
+        # Covers the dashboard's aggregates over current labels (0003).
+        Index(
+            "ix_classifications_current_labels",
+            "story_id",
+            "topic",
+            "sentiment",
+            "sentiment_score",
+            postgresql_where=text("is_current"),
+            sqlite_where=text("is_current"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -169,6 +181,20 @@ class Alert(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(Timestamp)
     acknowledged_at: Mapped[datetime | None] = mapped_column(Timestamp)
     acknowledged_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class AlertScopeState(Base):
+    """The spike detector's memory of one scope: consecutive counts and cooldown (0002)."""
+
+    __tablename__ = "alert_scope_states"
+
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    above: Mapped[int] = mapped_column(Integer, default=0, doc="consecutive significant evals")
+    below: Mapped[int] = mapped_column(Integer, default=0, doc="consecutive clear evals (firing)")
+    cooldown_until: Mapped[datetime | None] = mapped_column(Timestamp)
+    last_evaluated_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    last_statistic: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
 
 
 class WebhookDelivery(Base):

@@ -1,0 +1,66 @@
+"""The `monitor schedule` click command: wire settings, engine and HTTP client, then run."""
+
+from __future__ import annotations
+
+import json
+import logging
+from contextlib import ExitStack
+
+import click
+
+
+@click.command("schedule")
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Run one detection pass and one dispatch pass, print a JSON summary, exit (cron/tests).",
+)
+def schedule_command(once: bool) -> None:
+    """Spike detection every MONITOR_ALERTS__INTERVAL_S and signed webhook delivery."""
+    from monitor.alerts.scheduler import (
+        AlertJobs,
+        build_scheduler,
+        http_client,
+        run_until_signalled,
+    )
+    from monitor.logs import configure_logging
+    from monitor.metrics import Health, start_metrics_server
+    from monitor.settings import load_settings
+    from monitor.store.db import check_connection, make_engine, make_sessionmaker
+
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    with ExitStack() as stack:
+        engine = make_engine(settings.database.url, echo=settings.database.echo)
+        stack.callback(engine.dispose)
+        check_connection(engine)
+        client = stack.enter_context(http_client(settings.alerts))
+        jobs = AlertJobs(
+            sessions=make_sessionmaker(engine),
+            settings=settings.alerts,
+            dashboard_url=settings.dashboard.url,
+            client=client,
+        )
+        if once:
+            detected = jobs.detect_once()
+            dispatched = jobs.dispatch_once()
+            summary = {
+                "now": detected.now.isoformat() if detected.now else None,
+                "scopes_evaluated": detected.evaluated,
+                "fired": detected.fired,
+                "resolved": detected.resolved,
+                "deliveries_claimed": dispatched.claimed,
+                "delivery_outcomes": dispatched.outcomes,
+            }
+            click.echo(json.dumps(summary))
+            return
+        if settings.metrics.enabled:
+            # Healthy while some pass succeeded within a few detector periods.
+            jobs.health = Health("schedule", max_silence_s=4 * settings.alerts.interval_s + 60)
+            server, port = start_metrics_server(
+                settings.metrics.host, settings.metrics.schedule_port, jobs.health
+            )
+            stack.callback(server.close)
+            stack.callback(jobs.health.stopping)
+            logging.getLogger(__name__).info("metrics on %s:%d", settings.metrics.host, port)
+        run_until_signalled(build_scheduler(jobs))

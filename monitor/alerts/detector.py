@@ -1,0 +1,224 @@
+"""The spike detector job: aggregate, test, advance each scope's state, open/resolve alerts.
+
+One call = one evaluation of every scope (each topic seen in the window or baseline, the market
+'*', and any scope with an open alert), inside the caller's transaction: alert changes, their
+outbox rows and the scope states commit together.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from monitor.alerts import metrics, outbox, payloads, queries, repository
+from monitor.alerts.lifecycle import Action, LifecycleParams, step
+from monitor.alerts.settings import AlertSettings, WebhookEndpoint
+from monitor.alerts.stats import Counts, TestResult, spike_test
+from monitor.store.models import Alert
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class DetectionReport:
+    """What one evaluation did (logged; handy in tests)."""
+
+    now: datetime | None
+    evaluated: int = 0
+    fired: list[int] = field(default_factory=list)
+    resolved: list[int] = field(default_factory=list)
+
+
+def windows_at(now: datetime, settings: AlertSettings) -> queries.Windows:
+    window_start = now - timedelta(seconds=settings.window_s)
+    return queries.Windows(
+        baseline_start=window_start - timedelta(seconds=settings.baseline_s),
+        window_start=window_start,
+        window_end=now,
+    )
+
+
+def evaluation_time(session: Session, settings: AlertSettings, clock: Clock) -> datetime | None:
+    """'now': the wall clock, or with clock='data' the newest published_at (for replays)."""
+    if settings.clock == "data":
+        return queries.newest_published_at(session)
+    return queries.as_utc(clock())
+
+
+def detect(
+    *,
+    session: Session,
+    settings: AlertSettings,
+    endpoints: list[WebhookEndpoint],
+    dashboard_url: str,
+    clock: Clock = wall_clock,
+    wall: Clock = wall_clock,
+) -> DetectionReport:
+    """Evaluate every scope once at `clock()`; outbox timestamps use `wall()`."""
+    now = evaluation_time(session, settings, clock)
+    report = DetectionReport(now=now)
+    if now is None:
+        return report
+    windows = windows_at(now, settings)
+    counts = queries.scope_counts(session, windows=windows)
+    firing = repository.open_alerts(session=session)
+    rows = repository.load_states(session=session)
+    params = LifecycleParams(
+        persistence=settings.persistence_evaluations,
+        resolve_after=settings.resolve_evaluations,
+        resolve_z=settings.resolve_z,
+        cooldown=timedelta(seconds=settings.cooldown_s),
+    )
+    market = counts[queries.MARKET]
+    market_share = (
+        market.baseline_negative / market.baseline_count
+        if market.baseline_count
+        else settings.prior_negative_share
+    )
+    for scope in sorted(set(counts) | set(firing) | set(rows)):
+        row = rows.get(scope)
+        last = row.last_evaluated_at if row is not None else None
+        if last is not None and queries.as_utc(last) >= now:
+            continue  # the data clock did not move: the same evidence must not count twice
+        scope_counts = counts.get(scope, Counts(0, 0, 0, 0))
+        result = spike_test(
+            scope_counts,
+            prior_share=settings.prior_negative_share if scope == "*" else market_share,
+            prior_strength=settings.prior_strength,
+            fire_z=settings.fire_z,
+            min_window_count=settings.min_window_count,
+            min_share_increase=settings.min_share_increase,
+        )
+        state = repository.to_state(row, firing=scope in firing)
+        state, action = step(
+            state,
+            significant=result.significant,
+            statistic=result.statistic,
+            enough_data=result.enough_data,
+            now=now,
+            params=params,
+        )
+        report.evaluated += 1
+        if action is Action.FIRE:
+            alert = _open(session, scope, scope_counts, result, windows, settings, now)
+            _announce(session, payloads.FIRING, alert, endpoints, dashboard_url, wall())
+            report.fired.append(alert.id)
+        elif action is Action.RESOLVE:
+            alert = firing[scope]
+            _resolve(alert, scope_counts, result, now)
+            _announce(session, payloads.RESOLVED, alert, endpoints, dashboard_url, wall())
+            report.resolved.append(alert.id)
+        repository.save_state(
+            session=session,
+            rows=rows,
+            scope=scope,
+            state=state,
+            now=now,
+            statistic=result.statistic,
+        )
+    return report
+
+
+def _open(
+    session: Session,
+    scope: str,
+    counts: Counts,
+    result: TestResult,
+    windows: queries.Windows,
+    settings: AlertSettings,
+    now: datetime,
+) -> Alert:
+    story_ids = queries.spike_story_ids(
+        session, scope=scope, windows=windows, limit=settings.top_stories
+    )
+    alert = Alert(
+        fingerprint=repository.fingerprint(scope),
+        scope=scope,
+        status=repository.FIRING,
+        window_start=windows.window_start,
+        window_end=windows.window_end,
+        baseline_start=windows.baseline_start,
+        baseline_end=windows.window_start,
+        window_count=counts.window_count,
+        window_negative=counts.window_negative,
+        baseline_count=counts.baseline_count,
+        baseline_negative=counts.baseline_negative,
+        observed_share=result.observed_share,
+        baseline_share=result.baseline_share,
+        statistic=result.statistic,
+        threshold=settings.fire_z,
+        p_value=result.p_value,
+        story_ids=story_ids,
+        details={
+            "test": "one-sided pooled two-proportion z, Beta-prior-smoothed baseline",
+            "prior_strength": settings.prior_strength,
+            "min_window_count": settings.min_window_count,
+            "min_share_increase": settings.min_share_increase,
+            "persistence_evaluations": settings.persistence_evaluations,
+            "resolve_z": settings.resolve_z,
+            "resolve_evaluations": settings.resolve_evaluations,
+            "clock": settings.clock,
+        },
+        opened_at=now,
+    )
+    session.add(alert)
+    session.flush()  # the id goes into the payload and the outbox rows
+    metrics.alert_fired(scope)
+    log.warning(
+        "alert %s fired on %s: %d/%d negative (%.1f%%) vs baseline %.1f%%, z=%.2f",
+        alert.id,
+        scope,
+        counts.window_negative,
+        counts.window_count,
+        100 * result.observed_share,
+        100 * result.baseline_share,
+        result.statistic,
+    )
+    return alert
+
+
+def _resolve(alert: Alert, counts: Counts, result: TestResult, now: datetime) -> None:
+    """Close the alert; the numbers that justified opening it stay, the closing ones go in
+    details."""
+    alert.status = repository.RESOLVED
+    alert.resolved_at = now
+    alert.details = {
+        **(alert.details or {}),
+        "resolution": {"counts": asdict(counts), **asdict(result)},
+    }
+    metrics.alert_resolved(alert.scope)
+    log.info("alert %s on %s resolved (z=%.2f)", alert.id, alert.scope, result.statistic)
+
+
+def _announce(
+    session: Session,
+    event: str,
+    alert: Alert,
+    endpoints: list[WebhookEndpoint],
+    dashboard_url: str,
+    sent_at: datetime,
+) -> None:
+    if not endpoints:
+        return
+    stories = queries.stories_for_payload(session, list(alert.story_ids or []))
+    payload = payloads.event_payload(
+        event, alert, stories=stories, dashboard_url=dashboard_url, timestamp=sent_at
+    )
+    outbox.enqueue(
+        session,
+        alert_id=alert.id,
+        event=event,
+        payload=payload,
+        endpoints=endpoints,
+        now=sent_at,
+    )

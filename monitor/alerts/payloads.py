@@ -1,0 +1,72 @@
+"""The JSON body of `alert.firing` / `alert.resolved` events (documented in docs/alerts.md).
+
+Built once, when the alert changes, and stored in the outbox row: every retry sends the same
+snapshot, even if the alert is acknowledged or the stories are corrected meanwhile.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from monitor.alerts.queries import as_utc
+from monitor.store.models import Alert
+
+FIRING = "alert.firing"
+RESOLVED = "alert.resolved"
+
+
+def _time(moment: datetime | None) -> str | None:
+    return as_utc(moment).isoformat() if moment is not None else None
+
+
+def alert_link(dashboard_url: str, alert_id: int) -> str:
+    return f"{dashboard_url.rstrip('/')}/alerts?alert_id={alert_id}"
+
+
+def event_payload(
+    event: str,
+    alert: Alert,
+    *,
+    stories: list[dict[str, Any]],
+    dashboard_url: str,
+    timestamp: datetime,
+) -> dict[str, Any]:
+    """`{type, timestamp, data}`: the alert's numbers, its top stories and a dashboard link."""
+    return {
+        "type": event,
+        "timestamp": _time(timestamp),
+        "data": {
+            "alert_id": alert.id,
+            "fingerprint": alert.fingerprint,
+            "scope": alert.scope,
+            "status": alert.status,
+            "opened_at": _time(alert.opened_at),
+            "resolved_at": _time(alert.resolved_at),
+            "window": {
+                "start": _time(alert.window_start),
+                "end": _time(alert.window_end),
+                "count": alert.window_count,
+                "negative": alert.window_negative,
+                "negative_share": round(alert.observed_share, 4),
+            },
+            "baseline": {
+                "start": _time(alert.baseline_start),
+                "end": _time(alert.baseline_end),
+                "count": alert.baseline_count,
+                "negative": alert.baseline_negative,
+                "negative_share": round(alert.baseline_share, 4),
+            },
+            "statistic": round(alert.statistic, 4),
+            "threshold": alert.threshold,
+            "p_value": alert.p_value,
+            "top_stories": stories,
+            "url": alert_link(dashboard_url, alert.id),
+        },
+    }
+
+
+def encode(payload: dict[str, Any]) -> bytes:
+    """The exact bytes that are signed and sent."""
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()

@@ -1,0 +1,91 @@
+"""The spike test: is a window's negative share significantly above its baseline? Pure, no I/O.
+
+One-sided two-proportion z-test (pooled variance) between the window and the trailing baseline.
+The baseline is smoothed with a Beta prior of `prior_strength` pseudo-stories centred on
+`prior_share` (the market's baseline share for a topic), so a topic with a thin history is
+compared with something sensible instead of with 0/3.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Stories and negative stories of one scope in the window and in the baseline."""
+
+    window_count: int
+    window_negative: int
+    baseline_count: int
+    baseline_negative: int
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """The numbers an alert keeps to justify itself."""
+
+    observed_share: float
+    baseline_share: float
+    statistic: float
+    p_value: float
+    significant: bool
+    enough_data: bool
+
+
+def normal_sf(z: float) -> float:
+    """P(Z >= z) for a standard normal (one-sided p-value)."""
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+def smoothed_baseline(
+    counts: Counts, prior_share: float, prior_strength: float
+) -> tuple[float, float]:
+    """Baseline share and effective size after mixing in the prior pseudo-stories."""
+    n = counts.baseline_count + prior_strength
+    if n <= 0:
+        return prior_share, 0.0
+    return (counts.baseline_negative + prior_share * prior_strength) / n, n
+
+
+def z_statistic(
+    counts: Counts, *, prior_share: float, prior_strength: float
+) -> tuple[float, float]:
+    """(z, baseline share): one-sided pooled two-proportion z of window over baseline."""
+    baseline_share, n_b = smoothed_baseline(counts, prior_share, prior_strength)
+    n_w = counts.window_count
+    if n_w == 0:
+        return 0.0, baseline_share
+    p_w = counts.window_negative / n_w
+    if n_b <= 0:
+        return 0.0, baseline_share
+    pooled = (counts.window_negative + baseline_share * n_b) / (n_w + n_b)
+    variance = pooled * (1.0 - pooled) * (1.0 / n_w + 1.0 / n_b)
+    if variance <= 0.0:
+        return 0.0, baseline_share
+    return (p_w - baseline_share) / math.sqrt(variance), baseline_share
+
+
+def spike_test(
+    counts: Counts,
+    *,
+    prior_share: float,
+    prior_strength: float,
+    fire_z: float,
+    min_window_count: int,
+    min_share_increase: float,
+) -> TestResult:
+    """Test one scope; `significant` needs enough stories, z >= fire_z and a real rise."""
+    z, baseline_share = z_statistic(counts, prior_share=prior_share, prior_strength=prior_strength)
+    observed = counts.window_negative / counts.window_count if counts.window_count else 0.0
+    enough = counts.window_count >= min_window_count
+    significant = enough and z >= fire_z and observed - baseline_share >= min_share_increase
+    return TestResult(
+        observed_share=observed,
+        baseline_share=baseline_share,
+        statistic=z,
+        p_value=normal_sf(z),
+        significant=significant,
+        enough_data=enough,
+    )

@@ -1,0 +1,257 @@
+"""Fixtures of the alert tests: story factories and a real, signature-checking HTTP receiver."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from sqlalchemy import insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.alerts.settings import AlertSettings, WebhookEndpoint
+from monitor.alerts.signing import SignatureError, verify
+from monitor.store.models import Classification, Story
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+OTHER_SECRET = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3"  # 30 bytes
+T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+TOPICS = ("earnings", "macro", "energy", "tech", "banks", "retail", "crypto", "bonds", "fx", "ma")
+
+
+def _story_rows(
+    topic: str, start: datetime, end: datetime, per_hour: float, negative_share: float, tag: str
+) -> list[dict[str, Any]]:
+    """Evenly spaced stories in (start, end]; every k-th is negative, so shares are exact."""
+    count = max(1, round((end - start).total_seconds() / 3600 * per_hour))
+    step = (end - start) / count
+    negatives = round(count * negative_share)
+    rows = []
+    for i in range(count):
+        # Spread the negatives evenly: story i is negative when the running quota grows.
+        negative = (i + 1) * negatives // count > i * negatives // count
+        rows.append(
+            {
+                "published_at": start + step * (i + 1),
+                "topic": topic,
+                "sentiment": "negative" if negative else "neutral",
+                "confidence": 0.5 + 0.49 * ((i * 37) % 100) / 100,
+                "headline": f"{tag} {topic} story {i}",
+            }
+        )
+    return rows
+
+
+@dataclass
+class Stories:
+    """Insert stories with one current classification each, straight through the ORM tables."""
+
+    sessions: sessionmaker[Session]
+    counter: int = 0
+
+    def add(self, rows: list[dict[str, Any]]) -> list[int]:
+        with self.sessions.begin() as session:
+            story_values = []
+            for row in rows:
+                self.counter += 1
+                story_values.append(
+                    {
+                        "source": row.get("source", "test"),
+                        "external_id": f"s{self.counter}",
+                        "headline": row["headline"],
+                        "url": f"https://news.example/{self.counter}",
+                        "published_at": row["published_at"],
+                        "kafka_topic": "news",
+                        "kafka_partition": 0,
+                        "kafka_offset": self.counter,
+                    }
+                )
+            ids = list(session.scalars(insert(Story).returning(Story.id), story_values))
+            session.execute(
+                insert(Classification),
+                [
+                    {
+                        "story_id": story_id,
+                        "story_version": 1,
+                        "model_version": "test",
+                        "topic": row["topic"],
+                        "topic_confidence": 0.9,
+                        "sentiment": row["sentiment"],
+                        "sentiment_confidence": row.get("confidence", 0.9),
+                        "sentiment_score": -0.5 if row["sentiment"] == "negative" else 0.0,
+                        "probabilities": {},
+                        "is_current": row.get("is_current", True),
+                    }
+                    for story_id, row in zip(ids, rows, strict=True)
+                ],
+            )
+        return ids
+
+    def one(
+        self,
+        *,
+        topic: str = "earnings",
+        sentiment: str = "negative",
+        published_at: datetime = T0,
+        confidence: float = 0.9,
+        headline: str = "Shares slump",
+    ) -> int:
+        row = dict(
+            topic=topic,
+            sentiment=sentiment,
+            published_at=published_at,
+            confidence=confidence,
+            headline=headline,
+        )
+        return self.add([row])[0]
+
+    def stream(
+        self,
+        topic: str,
+        start: datetime,
+        end: datetime,
+        *,
+        per_hour: float,
+        negative_share: float,
+        tag: str = "calm",
+    ) -> list[int]:
+        return self.add(_story_rows(topic, start, end, per_hour, negative_share, tag))
+
+    def calm_market(self, now: datetime, *, topics: tuple[str, ...] = TOPICS) -> None:
+        """7 h of 15%-negative traffic, 50 stories/hour on each topic, up to `now`: a market big
+        enough that one topic's burst does not move it past `min_share_increase`."""
+        for topic in topics:
+            self.stream(topic, now - timedelta(hours=7), now, per_hour=50, negative_share=0.15)
+
+
+@pytest.fixture
+def make_story(clean_db: sessionmaker[Session]) -> Stories:
+    """Factory: `make_story.one(...)`, `.stream(...)`, `.calm_market(now)` on a clean database."""
+    return Stories(clean_db)
+
+
+@dataclass
+class Received:
+    webhook_id: str
+    type: str
+    alert_id: int
+    payload: dict[str, Any]
+    status: int
+
+
+@dataclass
+class Receiver:
+    """A real HTTP server on loopback that verifies every Standard Webhooks signature.
+
+    `mode` picks the answer: 'ok' (204), 'unavailable' (503), 'gone' (410); `stop()` closes the
+    socket so connections are refused, `start()` binds the same port again.
+    """
+
+    secret: str = SECRET
+    mode: str = "ok"
+    requests: list[Received] = field(default_factory=list)
+    bad_signatures: int = 0
+    port: int = 0
+    _server: ThreadingHTTPServer | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    @property
+    def accepted(self) -> list[Received]:
+        with self._lock:
+            return [r for r in self.requests if 200 <= r.status < 300]
+
+    def endpoint(self) -> WebhookEndpoint:
+        return WebhookEndpoint(url=self.url, secret=self.secret)  # type: ignore[arg-type]
+
+    def start(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                try:
+                    verify(receiver.secret, dict(self.headers.items()), body)
+                except SignatureError:
+                    receiver.bad_signatures += 1
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                status = {"ok": 204, "unavailable": 503, "gone": 410}[receiver.mode]
+                payload = json.loads(body)
+                with receiver._lock:
+                    receiver.requests.append(
+                        Received(
+                            self.headers["webhook-id"],
+                            payload["type"],
+                            payload["data"]["alert_id"],
+                            payload,
+                            status,
+                        )
+                    )
+                self.send_response(status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.port = self._server.server_port
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_receiver() -> Iterator[Callable[..., Receiver]]:
+    started: list[Receiver] = []
+
+    def make(**kwargs: Any) -> Receiver:
+        server = Receiver(**kwargs)
+        server.start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+def alert_settings(**overrides: Any) -> AlertSettings:
+    """Test defaults: quick to fire and resolve, fast retries."""
+    values: dict[str, Any] = {
+        "window_s": 3600,
+        "baseline_s": 6 * 3600,
+        "min_window_count": 10,
+        "fire_z": 3.0,
+        "resolve_z": 1.0,
+        "persistence_evaluations": 2,
+        "resolve_evaluations": 2,
+        "cooldown_s": 1800,
+        "retry_base_s": 0.05,
+        "retry_max_delay_s": 0.2,
+        "webhook_timeout_s": 2.0,
+    }
+    values.update(overrides)
+    return AlertSettings(**values)
