@@ -1,0 +1,29 @@
+"""The analyst dashboard: `streamlit run dashboard/app.py` (or `monitor dashboard`).
+
+Pages live in `dashboard/views/`, not `pages/`: Streamlit treats a `pages/` folder next to the
+entry script as a v1 multipage app and then never runs this file (so `st.navigation`, the page
+config and the URL paths below would be ignored).
+
+Four pages over the monitor's database, read-only except acknowledging an alert. Page URLs are
+stable (`/` for the Overview, `/alerts?alert_id=N`, `/news`, `/pipeline`): alert webhooks
+link to them.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+st.set_page_config(
+    page_title="News sentiment monitor",
+    page_icon="📈",
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
+
+pages = [
+    st.Page("views/overview.py", title="Overview", icon="📈", url_path="overview", default=True),
+    st.Page("views/alerts.py", title="Alerts", icon="🚨", url_path="alerts"),
+    st.Page("views/news.py", title="News", icon="📰", url_path="news"),
+    st.Page("views/pipeline.py", title="Pipeline", icon="⚙️", url_path="pipeline"),
+]
+st.navigation(pages, position="sidebar", expanded=True).run()

@@ -1,0 +1,170 @@
+"""What every page shares: settings, the engine (built once), sessions, the database guard.
+
+Pages call `monitor.store.queries` through `session()` inside `db_guard()`, the one place that
+turns an unreachable or unmigrated database into a readable message instead of a stack trace.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from monitor.errors import ConfigError
+from monitor.settings import Settings, load_settings
+from monitor.store import queries
+
+log = logging.getLogger("monitor.dashboard")
+
+SENTIMENT_COLORS = {"negative": "#d62728", "neutral": "#9e9e9e", "positive": "#2ca02c"}
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """A look-back window and the bucket width that gives a readable number of points."""
+
+    label: str
+    span: timedelta
+    bucket_s: int
+
+    def bounds(self, now: datetime | None = None) -> tuple[datetime, datetime]:
+        end = now or datetime.now(UTC)
+        return end - self.span, end
+
+
+RANGES: tuple[TimeRange, ...] = (
+    TimeRange("Last hour", timedelta(hours=1), 60),
+    TimeRange("Last 6 hours", timedelta(hours=6), 300),
+    TimeRange("Last 24 hours", timedelta(days=1), 900),
+    TimeRange("Last 3 days", timedelta(days=3), 1800),
+    TimeRange("Last 7 days", timedelta(days=7), 3600),
+)
+DEFAULT_RANGE = 2
+
+
+def settings() -> Settings:
+    """Settings, read per run: cheap, and tests may point the app at another database."""
+    return load_settings()
+
+
+@st.cache_resource(show_spinner=False)
+def _engine(url: str) -> Engine:
+    return queries.make_reader_engine(url)
+
+
+@contextmanager
+def session() -> Iterator[Session]:
+    """A read session on the shared engine; rolled back at the end (the dashboard reads)."""
+    with Session(_engine(settings().database.url), expire_on_commit=False) as db:
+        yield db
+
+
+@contextmanager
+def db_guard() -> Iterator[None]:
+    """Show a clear message, not a traceback, when the database can't answer."""
+    try:
+        yield
+    except ConfigError as exc:
+        st.error(f"**Configuration problem.** {exc}", icon="⚙️")
+    except (DBAPIError, SQLAlchemyError) as exc:
+        log.warning("dashboard query failed: %s", exc)
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        st.error(
+            "**The database is unavailable.** The dashboard will retry on its own every "
+            f"{settings().dashboard.refresh_s:g} s. Check `MONITOR_DATABASE__URL` and that the "
+            f"database is up and migrated (`monitor db upgrade`).\n\nReason: `{reason[:300]}`",
+            icon="🛑",
+        )
+
+
+def live(render: Callable[[], None]) -> Callable[[], None]:
+    """Run `render` as a fragment re-run every refresh period, inside the database guard."""
+
+    @st.fragment(run_every=settings().dashboard.refresh_s)
+    def fragment() -> None:
+        with db_guard():
+            render()
+
+    return fragment
+
+
+def range_picker(key: str, *, default: int = DEFAULT_RANGE) -> TimeRange:
+    labels = [r.label for r in RANGES]
+    label = st.selectbox("Time range", labels, index=default, key=key)
+    return RANGES[labels.index(label)]
+
+
+@st.cache_data(ttl=timedelta(hours=1), show_spinner=False, max_entries=64)
+def _closed_index(url: str, start: datetime, end: datetime, bucket_s: int, topics: Any) -> Any:
+    with Session(_engine(url)) as db:
+        return queries.sentiment_index(
+            db, start=start, end=end, bucket_s=bucket_s, topics=list(topics) or None
+        )
+
+
+def sentiment_index(time_range: TimeRange, *, topics: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The range's sentiment index: closed buckets from a cache, the open bucket live.
+
+    A finished bucket barely changes, so over long ranges only the newest bucket is queried on
+    each refresh; finished ones are re-read at most once per bucket period (late updates show
+    within one bucket). Short ranges are cheap and simply queried live.
+    """
+    start, end = time_range.bounds()
+    bucket_s = time_range.bucket_s
+    if time_range.span <= timedelta(days=1):
+        with session() as db:
+            return queries.sentiment_index(
+                db, start=start, end=end, bucket_s=bucket_s, topics=list(topics) or None
+            )
+    start = _floor(start, bucket_s)
+    open_from = _floor(end, bucket_s)
+    closed = _closed_index(settings().database.url, start, open_from, bucket_s, topics)
+    with session() as db:
+        tail = queries.sentiment_index(
+            db, start=open_from, end=end, bucket_s=bucket_s, topics=list(topics) or None
+        )
+    frames = [f for f in (closed, tail) if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else closed
+
+
+def _floor(moment: datetime, bucket_s: int) -> datetime:
+    return datetime.fromtimestamp(int(moment.timestamp()) // bucket_s * bucket_s, UTC)
+
+
+def headline_html(headline: str, url: object) -> str:
+    """The headline, escaped, as a link when the story has a URL (pandas gives NaN for none)."""
+    text = html.escape(headline)
+    if isinstance(url, str) and url.startswith(("http://", "https://")):
+        return f'<a href="{html.escape(url)}" target="_blank">{text}</a>'
+    return text
+
+
+def scope_label(scope: str) -> str:
+    return "Market" if scope == queries.MARKET else scope
+
+
+def ago(moment: datetime | None) -> str:
+    """'3 min ago' style, for times people scan rather than read."""
+    if moment is None:
+        return "—"
+    seconds = max(0, int((datetime.now(UTC) - moment).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return f"{seconds} s ago"
+
+
+def fmt_time(moment: datetime | pd.Timestamp | None) -> str:
+    if moment is None or pd.isna(moment):
+        return "—"
+    return pd.Timestamp(moment).tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC")

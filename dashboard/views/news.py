@@ -1,0 +1,121 @@
+"""News: the classified stream, newest first, one row per story (its newest version)."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import common
+import streamlit as st
+
+from monitor.nlp.labels import SENTIMENTS, TOPICS
+from monitor.store import queries
+
+PAGE_SIZE = 50
+ANY_TIME = "Any time"
+
+st.title("📰 News")
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _sources(url: str) -> list[str]:
+    with common.session() as db:
+        return queries.news_sources(db)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the filter row asks for; the time window is fixed only when the query runs."""
+
+    topics: tuple[str, ...]
+    sentiments: tuple[str, ...]
+    sources: tuple[str, ...]
+    time_range: common.TimeRange | None
+    text: str
+
+    def to_filter(self) -> queries.NewsFilter:
+        start, end = self.time_range.bounds() if self.time_range else (None, None)
+        return queries.NewsFilter(
+            topics=self.topics,
+            sentiments=self.sentiments,
+            sources=self.sources,
+            start=start,
+            end=end,
+            text=self.text,
+        )
+
+
+def filters() -> Choice | None:
+    """The filter row; None when the database can't list sources (the guard has said why)."""
+    sources: list[str] | None = None
+    with common.db_guard():
+        sources = _sources(common.settings().database.url)
+    if sources is None:
+        return None
+    row = st.columns([3, 2, 2, 2, 3])
+    topics = row[0].multiselect("Topic", TOPICS, key="news_topics")
+    sentiments = row[1].multiselect("Sentiment", SENTIMENTS, key="news_sentiments")
+    chosen_sources = row[2].multiselect("Source", sources, key="news_sources")
+    ranges = [r.label for r in common.RANGES] + [ANY_TIME]
+    range_label = row[3].selectbox("Published", ranges, index=2, key="news_range")
+    text = row[4].text_input("Search headlines", key="news_text", placeholder="e.g. merger")
+    time_range = None if range_label == ANY_TIME else common.RANGES[ranges.index(range_label)]
+    return Choice(tuple(topics), tuple(sentiments), tuple(chosen_sources), time_range, text)
+
+
+def pager(has_more: bool) -> None:
+    page = st.session_state.setdefault("news_page", 0)
+    left, middle, right = st.columns([1, 2, 1])
+    if left.button("← Newer", disabled=page == 0, key="news_newer"):
+        st.session_state["news_page"] = page - 1
+        st.rerun()
+    middle.caption(f"Page {page + 1} · {PAGE_SIZE} stories a page")
+    if right.button("Older →", disabled=not has_more, key="news_older"):
+        st.session_state["news_page"] = page + 1
+        st.rerun()
+
+
+def story_rows(page: queries.NewsPage) -> str:
+    rows = []
+    for story in page.rows.itertuples():
+        headline = common.headline_html(story.headline, story.url)
+        updated = " <span style='color:#888'>(updated)</span>" if story.version > 1 else ""
+        color = common.SENTIMENT_COLORS.get(story.sentiment, "#999")
+        rows.append(
+            "<tr>"
+            f"<td style='white-space:nowrap;color:#666'>{common.fmt_time(story.published_at)}</td>"
+            f"<td>{html.escape(story.source)}</td>"
+            f"<td>{headline}{updated}</td>"
+            f"<td>{html.escape(story.topic)}</td>"
+            f"<td style='white-space:nowrap'><span style='color:{color};font-weight:600'>"
+            f"● {story.sentiment}</span> {story.sentiment_confidence:.0%}</td>"
+            "</tr>"
+        )
+    return (
+        "<table style='width:100%;font-size:0.9rem'><tr><th>published</th><th>source</th>"
+        "<th>headline</th><th>topic</th><th>sentiment</th></tr>" + "".join(rows) + "</table>"
+    )
+
+
+chosen = filters()
+if chosen is not None:
+    # A new filter starts again from the newest page.
+    if st.session_state.get("news_choice") != chosen:
+        st.session_state["news_choice"] = chosen
+        st.session_state["news_page"] = 0
+
+    @common.live
+    def render() -> None:
+        assert chosen is not None
+        page_number = st.session_state.get("news_page", 0)
+        with common.session() as db:
+            page = queries.news_feed(
+                db, filters=chosen.to_filter(), limit=PAGE_SIZE, offset=page_number * PAGE_SIZE
+            )
+        if page.rows.empty:
+            st.info("No stories match these filters.", icon="🔍")
+        else:
+            st.markdown(story_rows(page), unsafe_allow_html=True)
+        pager(page.has_more)
+
+    render()

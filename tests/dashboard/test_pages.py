@@ -1,0 +1,240 @@
+"""Every page, run by Streamlit's AppTest against the seeded PostgreSQL database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+from streamlit.testing.v1 import AppTest
+
+from monitor.settings import REPO_ROOT
+from monitor.store import migrate
+from monitor.store.db import make_engine
+from monitor.store.models import Alert, Classification, Story
+from tests.dashboard.conftest import NOW
+
+pytestmark = pytest.mark.integration
+
+APP = str(REPO_ROOT / "dashboard" / "app.py")
+OpenPage = Callable[..., AppTest]
+
+
+@pytest.fixture
+def open_page(dashboard_env: str) -> OpenPage:
+    """Run the app on one page (as its URL would), with optional query parameters."""
+
+    def open_(page: str = "overview", **query_params: str) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=30)
+        for name, value in query_params.items():
+            at.query_params[name] = value
+        at.run()
+        if page != "overview":
+            at.switch_page(f"views/{page}.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    return open_
+
+
+def text_of(at: AppTest) -> str:
+    """Everything a person reads on the page, as one string."""
+    parts: list[Any] = []
+    for kind in (
+        "markdown",
+        "title",
+        "subheader",
+        "caption",
+        "error",
+        "warning",
+        "info",
+        "success",
+    ):
+        parts.extend(element.value for element in getattr(at, kind))
+    parts.extend(f"{m.label} {m.value}" for m in at.metric)
+    return "\n".join(str(part) for part in parts)
+
+
+def test_overview_shows_firing_alert_and_topics(open_page: OpenPage, seeded: dict) -> None:
+    at = open_page("overview")
+    page = text_of(at)
+    assert "🚨 **Energy | Oil**" in page
+    assert "negative share **75%** vs baseline 20%" in page
+    assert "Company | Product News" in page  # a topic in range
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Stories"] == "8"  # the updated story counts once
+    assert metrics["Alerts firing"] == "1"
+    assert len(at.get("vega_lite_chart")) >= 3  # market, heatmap, topic lines
+
+
+def test_overview_empty_state(open_page: OpenPage, clean_db: sessionmaker[Session]) -> None:
+    page = text_of(open_page("overview"))
+    assert "No alerts firing" in page
+    assert "No classified stories" in page
+
+
+def test_alerts_list_and_detail_by_query_param(open_page: OpenPage, seeded: dict) -> None:
+    firing: Alert = seeded["firing"]
+    at = open_page("alerts", alert_id=str(firing.id))
+    page = text_of(at)
+    assert f"#{firing.id} · Energy | Oil · 🔴 firing" in page
+    assert "75.0%" in page and "20.0%" in page  # observed vs baseline share
+    assert "8.10" in page and "3.00" in page  # statistic vs threshold
+    assert "30 negative of 40 stories" in page
+    assert "Crude slumps as OPEC talks collapse 0" in page  # a story that drove it
+    assert "1 firing**, 1 resolved" in page
+
+
+def test_alerts_unknown_id_is_a_message(open_page: OpenPage, seeded: dict) -> None:
+    assert "There is no alert #999999" in text_of(open_page("alerts", alert_id="999999"))
+
+
+def test_acknowledge_records_who_and_when(
+    open_page: OpenPage, seeded: dict, clean_db: sessionmaker[Session]
+) -> None:
+    firing: Alert = seeded["firing"]
+    at = open_page("alerts", alert_id=str(firing.id))
+    at.text_input(key="ack_who").input("alice")
+    at.get("form_submit_button")[0].click().run()
+    assert not at.exception
+    with clean_db() as session:
+        alert = session.get(Alert, firing.id)
+        assert alert is not None
+        assert alert.acknowledged_by == "alice"
+        assert alert.acknowledged_at is not None
+    assert "Acknowledged by **alice**" in text_of(at)
+
+
+def test_news_stream_and_filters(open_page: OpenPage, seeded: dict) -> None:
+    at = open_page("news")
+    page = text_of(at)
+    assert "Crude slumps as OPEC talks collapse 0" in page
+    assert '<a href="https://example.com/oil"' in page  # linked when a URL exists
+    assert page.count("Globex cuts guidance") == 1  # an updated story shows once
+    assert "Acme shares rise" in page
+
+    at.multiselect(key="news_topics").select("Energy | Oil").run()
+    page = text_of(at)
+    assert "Crude slumps" in page and "Acme" not in page and "Globex" not in page
+
+    at.multiselect(key="news_topics").unselect("Energy | Oil").run()
+    at.multiselect(key="news_sentiments").select("positive").run()
+    page = text_of(at)
+    assert "Acme shares rise" in page and "Crude" not in page
+
+    at.multiselect(key="news_sentiments").unselect("positive").run()
+    at.text_input(key="news_text").input("GLOBEX").run()
+    page = text_of(at)
+    assert page.count("Globex cuts guidance") == 1 and "Crude" not in page
+
+    at.text_input(key="news_text").input("").run()
+    at.multiselect(key="news_sources").select("reuters-like").run()
+    assert "Acme" not in text_of(at) and "Crude slumps" in text_of(at)
+
+    at.multiselect(key="news_sources").unselect("reuters-like").run()
+    at.selectbox(key="news_range").select("Last hour").run()
+    page = text_of(at)
+    assert "Crude slumps" in page and "Acme" not in page  # Acme is two hours old
+
+
+def test_news_no_match_message(open_page: OpenPage, seeded: dict) -> None:
+    at = open_page("news")
+    at.text_input(key="news_text").input("no such headline anywhere").run()
+    assert "No stories match" in text_of(at)
+
+
+def test_pipeline_page(open_page: OpenPage, seeded: dict) -> None:
+    page = text_of(open_page("pipeline"))
+    assert "missing or empty headline" in page  # the dead letter's reason
+    assert "Model version in use lstm-test-1" in page
+    assert "unreachable" in page  # the broker in the test env is not there
+    assert "7 stories ingested in the last hour" in page  # Acme came in 2 h ago
+
+
+def test_pipeline_shows_validation_figures(
+    open_page: OpenPage, seeded: dict, tmp_path: Path
+) -> None:
+    figures = {
+        "version": "lstm-tfns-test",
+        "validation": {
+            "sentiment": {"accuracy": 0.8364, "macro_f1": 0.7836, "n": 1430},
+            "topic": {"accuracy": 0.869, "macro_f1": 0.8523, "n": 2550},
+        },
+        "best_epoch": 8,
+        "history": [{"epoch": 1}],
+    }
+    (tmp_path / "absent.metrics.json").write_text(json.dumps(figures))
+    at = open_page("pipeline")
+    table = at.dataframe[-1].value
+    assert table.loc["sentiment", "macro_f1"] == 0.7836
+    assert table.loc["topic", "accuracy"] == 0.869
+    page = text_of(at)
+    assert "checkpoint `lstm-tfns-test`" in page
+    assert "newest classifications come from `lstm-test-1`" in page  # a mismatch is pointed out
+    assert "best epoch 8" in page
+
+
+@pytest.mark.parametrize("page", ["overview", "alerts", "news", "pipeline"])
+def test_database_down_gives_clear_message(
+    page: str, dashboard_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MONITOR_DATABASE__URL", "postgresql+psycopg://postgres@127.0.0.1:1/none")
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    if page != "overview":
+        at.switch_page(f"views/{page}.py").run()
+    assert not at.exception
+    assert any("database is unavailable" in e.value for e in at.error)
+
+
+def test_every_page_works_on_sqlite(
+    dashboard_env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The local default (`monitor up` without PostgreSQL) is SQLite: same pages, same content."""
+    url = f"sqlite:///{tmp_path / 'local.db'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as session, session.begin():
+        story = Story(
+            source="newswire",
+            external_id="1",
+            headline="Sqlite story: copper rallies",
+            published_at=NOW - timedelta(minutes=3),
+            kafka_topic="news",
+            kafka_partition=0,
+            kafka_offset=1,
+        )
+        session.add(story)
+        session.flush()
+        session.add(
+            Classification(
+                story_id=story.id,
+                story_version=1,
+                model_version="lstm-sqlite",
+                topic="Gold | Metals | Materials",
+                topic_confidence=0.9,
+                sentiment="positive",
+                sentiment_confidence=0.8,
+                sentiment_score=0.7,
+                probabilities={},
+            )
+        )
+    engine.dispose()
+    monkeypatch.setenv("MONITOR_DATABASE__URL", url)
+    expected = {
+        "overview": "Gold | Metals | Materials",
+        "alerts": "No alerts yet",
+        "news": "Sqlite story: copper rallies",
+        "pipeline": "lstm-sqlite",
+    }
+    for page, text in expected.items():
+        at = AppTest.from_file(APP, default_timeout=30)
+        at.run()
+        if page != "overview":
+            at.switch_page(f"views/{page}.py").run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        assert text in text_of(at), page
