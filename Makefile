@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup up test test-fast lint format train evaluate bench clean
+.PHONY: help setup system-deps up test test-fast lint format train bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -22,7 +22,10 @@ $(STAMP): pyproject.toml
 up: setup ## run everything locally on embedded defaults (broker, SQLite, shipped model, demo feed, dashboard)
 	$(BIN)/monitor up
 
-test: setup ## run the whole test suite (starts its own broker; uses PostgreSQL on 127.0.0.1:5432)
+system-deps: ## Debian packages for the browser tests (chromium); needs root or sudo
+	bash scripts/install-system-deps.sh
+
+test: setup system-deps ## run the whole test suite (starts its own broker; uses PostgreSQL on 127.0.0.1:5432)
 	$(BIN)/python -m pytest
 
 test-fast: setup ## unit tests only (no services)
@@ -39,6 +42,12 @@ format: setup ## apply ruff's formatting and safe fixes
 
 train: setup ## train the shipped checkpoint from ../shared/data (reproducible, seeded)
 	$(BIN)/monitor train
+
+bench: setup ## run the benchmarks (ingestion, model, detector, dashboard); prints figures
+	$(BIN)/python bench/bench_pipeline.py
+	$(BIN)/python bench/bench_model.py
+	$(BIN)/python bench/bench_detector.py
+	$(BIN)/python bench/bench_dashboard.py
 
 clean: ## remove local state (database, broker data, caches)
 	rm -rf var .pytest_cache .ruff_cache .mypy_cache

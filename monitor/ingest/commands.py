@@ -10,12 +10,13 @@ import click
 @click.command("consume")
 def consume_command() -> None:
     """Run the ingestion daemon: Kafka → classify → PostgreSQL, until SIGTERM/SIGINT."""
-    from monitor.ingest.service import run_consumer
     from monitor.logs import configure_logging
     from monitor.settings import load_settings
 
-    settings = load_settings()
+    settings = load_settings()  # before importing torch: a bad value fails in a blink
     configure_logging(settings.log_level, settings.log_json)
+    from monitor.ingest.service import run_consumer
+
     run_consumer(settings)
 
 

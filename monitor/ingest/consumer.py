@@ -1,9 +1,11 @@
 """The ingestion loop, in the order that makes it exactly-once in effect:
 
-    poll a batch → decode + classify + write it in ONE database transaction → commit the
-    batch's Kafka offsets (only after the database commit).
+    poll a batch → decode + classify it → write it in ONE database transaction → commit the
+    batch's Kafka offsets (only after that transaction has committed).
 
-A crash between the two commits re-delivers the batch; the write path is idempotent (see
+Two batches are in flight at once (the next one is classified on the CPU while the previous
+one is written), but writes and offset commits stay strictly in poll order. A crash between a
+database commit and its offset commit re-delivers the batch; the write path is idempotent (see
 `monitor.store.writes`), so nothing is counted twice. Signals only set `stop`: the loop finishes
 the batch in hand, commits, and returns; the caller closes the consumer and the engine.
 """
@@ -14,13 +16,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
-from kafka.errors import CommitFailedError, KafkaError
+from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 
-from monitor.ingest.pipeline import BatchProcessor, BatchResult, Record
+from monitor.ingest.pipeline import BatchProcessor, BatchResult, PreparedBatch, Record
 from monitor.store.writes import DeadLetterRow, WriteResult
 
 log = logging.getLogger(__name__)
@@ -70,46 +73,68 @@ class IngestLoop:
         self.on_batch = on_batch
         self.on_poll = on_poll
         self.stats = LoopStats()
+        self._pending: Future[tuple[PreparedBatch, BatchResult | None]] | None = None
 
     def run(self) -> LoopStats:
-        self.consumer.subscribe([self.topic])
-        while not self.stop.is_set():
-            polled = self.consumer.poll(
-                timeout_ms=self.poll_timeout_ms, max_records=self.max_records
-            )
-            if self.on_poll:
-                self.on_poll(self.consumer)
-            records = [record for batch in polled.values() for record in batch]
-            if not records:
-                continue
-            result = self._process(records)
-            if result is None:
-                break  # stopped while the database was down: the batch is re-delivered later
-            started = time.perf_counter()
-            self._commit(records)
-            result.stage_seconds["commit"] = time.perf_counter() - started
-            self.stats.add(result)
-            if self.on_batch:
-                self.on_batch(result)
+        """Two batches in flight: batch k+1 is polled and classified (CPU) while batch k is
+        written (database); k's offsets are committed only once its transaction has committed,
+        and k+1 is written only after k, so per-story order holds."""
+        with ThreadPoolExecutor(1, thread_name_prefix="db-writer") as writer:
+            # No rebalance listener finishes the in-flight batch first: kafka-python 3 runs
+            # listeners on its IO thread, where a blocking commit raises. A batch whose
+            # partitions moved fails its offset commit and is re-read by the new owner; the
+            # idempotent write path makes that harmless.
+            self.consumer.subscribe([self.topic])
+            while not self.stop.is_set():
+                polled = self.consumer.poll(
+                    timeout_ms=self.poll_timeout_ms, max_records=self.max_records
+                )
+                if self.on_poll:
+                    self.on_poll(self.consumer)
+                records = [record for batch in polled.values() for record in batch]
+                prepared = self.processor.prepare(records) if records else None
+                if not self.finish_pending():
+                    break  # stopped while the database was down: re-delivered later
+                if prepared is not None:
+                    self._pending = writer.submit(self._write, prepared)
+            self.finish_pending()
         return self.stats
 
-    def _process(self, records: Sequence[Record]) -> BatchResult | None:
-        """Process the batch, waiting out database outages; None if told to stop meanwhile."""
+    def finish_pending(self) -> bool:
+        """Wait for the batch being written and commit its offsets; False if it was not
+        written (told to stop while the database was down)."""
+        if self._pending is None:
+            return True
+        batch, result = self._pending.result()
+        self._pending = None
+        if result is None:
+            return False
+        started = time.perf_counter()
+        self._commit(batch.records)
+        result.stage_seconds["commit"] = time.perf_counter() - started
+        self.stats.add(result)
+        if self.on_batch:
+            self.on_batch(result)
+        return True
+
+    def _write(self, batch: PreparedBatch) -> tuple[PreparedBatch, BatchResult | None]:
+        """Write the batch, waiting out database outages; None if told to stop meanwhile."""
+        records = batch.records
         delay = 0.5
         while True:
             try:
-                return self.processor.process(records)
+                return batch, self.processor.write(batch)
             except (OperationalError, InterfaceError) as exc:
                 reason = _first_line(exc)
             except DBAPIError as exc:
                 if not exc.connection_invalidated:
-                    return self._isolate_rejected(records, exc)
+                    return batch, self._isolate_rejected(records, exc)
                 reason = _first_line(exc)
             except SQLAlchemyError as exc:
-                return self._isolate_rejected(records, exc)
+                return batch, self._isolate_rejected(records, exc)
             log.warning("database unavailable (%s); retrying the batch in %.1f s", reason, delay)
             if self.stop.wait(delay):
-                return None
+                return batch, None
             delay = min(delay * 2, MAX_BACKOFF_S)
 
     def _isolate_rejected(self, records: Sequence[Record], error: Exception) -> BatchResult:
@@ -153,10 +178,12 @@ class IngestLoop:
             try:
                 self.consumer.commit(offsets, timeout_ms=10_000)
                 return
-            except CommitFailedError as exc:
-                # The group rebalanced: another member re-reads these records; writes are
+            except (CommitFailedError, RebalanceInProgressError) as exc:
+                # The group rebalanced (or is rebalancing, which only poll() can complete, so
+                # retrying here would spin forever): the partitions' next owner, maybe us,
+                # re-reads these records from the last committed offset; writes are
                 # idempotent, so they are not counted twice.
-                log.warning("offset commit refused after a rebalance: %s", exc)
+                log.warning("offset commit refused by a rebalance: %s", exc)
                 return
             except KafkaError as exc:
                 log.warning("offset commit failed (%s); retrying in %.1f s", exc, delay)

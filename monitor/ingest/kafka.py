@@ -24,12 +24,14 @@ def check_broker(settings: KafkaSettings) -> None:
     """Fail fast, naming the setting, when no broker answers within connect_timeout_s."""
     deadline = time.monotonic() + settings.connect_timeout_s
     last_error: Exception | None = None
-    while time.monotonic() < deadline:
+    while (left_s := deadline - time.monotonic()) > 0:
         try:
             admin = KafkaAdminClient(
                 bootstrap_servers=_servers(settings),
                 client_id="monitor-check",
                 request_timeout_ms=5000,
+                # kafka-python's own bootstrap wait (30 s by default) would outlast ours.
+                bootstrap_timeout_ms=max(int(left_s * 1000), 100),
             )
         except (KafkaError, OSError) as exc:
             last_error = exc

@@ -15,9 +15,18 @@ class IngestObserver:
     def __init__(self, topic: str, health: metrics.Health | None = None) -> None:
         self.topic = topic
         self.health = health
+        self._reported: set[int] = set()
 
     def on_poll(self, consumer: KafkaConsumer) -> None:
-        """Lag of the partitions this member owns, from the fetcher's own metadata (no RPC)."""
+        """Lag of the partitions this member owns, from the fetcher's own metadata (no RPC).
+
+        Partitions lost in a rebalance are dropped from the gauge: their new owner reports them,
+        and a frozen value here would be counted twice when lag is summed over the group.
+        """
+        owned = {tp.partition for tp in consumer.assignment()}
+        for partition in self._reported - owned:
+            metrics.CONSUMER_LAG.remove(self.topic, str(partition))
+        self._reported &= owned
         lag: dict[int, int] = {}
         for tp in consumer.assignment():
             highwater = consumer.highwater(tp)
@@ -25,6 +34,7 @@ class IngestObserver:
                 continue
             lag[tp.partition] = max(0, highwater - consumer.position(tp))
         metrics.set_consumer_lag(self.topic, lag)
+        self._reported |= lag.keys()
         if self.health:
             self.health.ok(partitions=len(lag))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -42,22 +42,32 @@ class BatchResult:
     dead_letter_kinds: list[str] = field(default_factory=list)
 
 
+@dataclass
+class PreparedBatch:
+    """A batch decoded and classified, ready for its one transaction."""
+
+    records: Sequence[Record]
+    rows: list[StoryRow]
+    dead: list[DeadLetterRow]
+    dead_kinds: list[str]
+    stage_seconds: dict[str, float]
+
+
 class BatchProcessor:
+    """decode → validate → tokenize + classify (`prepare`, CPU) → one transaction (`write`)."""
+
     def __init__(
-        self,
-        classifier: Classifier,
-        sessions: sessionmaker[Session],
-        *,
-        max_message_bytes: int,
-        on_stage: Callable[[str, float], None] | None = None,
+        self, classifier: Classifier, sessions: sessionmaker[Session], *, max_message_bytes: int
     ) -> None:
         self.classifier = classifier
         self.sessions = sessions
         self.max_message_bytes = max_message_bytes
-        self.on_stage = on_stage
 
     def process(self, records: Sequence[Record]) -> BatchResult:
         """Classify and store one batch; returns only after the transaction has committed."""
+        return self.write(self.prepare(records))
+
+    def prepare(self, records: Sequence[Record]) -> PreparedBatch:
         timings: dict[str, float] = {}
         started = time.perf_counter()
         valid, dead, kinds = self._decode(records)
@@ -65,21 +75,24 @@ class BatchProcessor:
 
         texts = [model_text(item.headline, item.body) for _, item in valid]
         predictions = self.classifier.predict_normalized(texts, timings)
-
         rows = [
             _story_row(record, item, prediction)
             for (record, item), prediction in zip(valid, predictions, strict=True)
         ]
+        return PreparedBatch(records, rows, dead, kinds, timings)
+
+    def write(self, batch: PreparedBatch) -> BatchResult:
+        """The batch's one transaction: stories, classifications and dead letters together."""
         started = time.perf_counter()
         with self.sessions.begin() as session:
             write = write_batch(
-                session, stories=rows, dead_letters=dead, model_version=self.classifier.version
+                session,
+                stories=batch.rows,
+                dead_letters=batch.dead,
+                model_version=self.classifier.version,
             )
-        timings["db"] = time.perf_counter() - started
-        if self.on_stage:
-            for stage, seconds in timings.items():
-                self.on_stage(stage, seconds)
-        return BatchResult(len(records), write, timings, kinds)
+        timings = {**batch.stage_seconds, "db": time.perf_counter() - started}
+        return BatchResult(len(batch.records), write, timings, batch.dead_kinds)
 
     def store_dead_letters(self, dead: Sequence[DeadLetterRow]) -> BatchResult:
         """Keep records that cannot be stored as stories (the database refused them)."""

@@ -19,7 +19,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Create the engine; SQLite gets a WAL journal, foreign keys and a created parent folder."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:  # a malformed port is a bare ValueError
         raise ConfigError(URL_SETTING, f"not a database URL ({exc})") from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -130,3 +131,10 @@ def story(i: int, **fields: object) -> tuple[bytes, bytes]:
         **fields,
     }
     return body["id"].encode(), json.dumps(body).encode()  # type: ignore[union-attr]
+
+
+def free_port() -> int:
+    """A TCP port free right now on 127.0.0.1, for a child's metrics or dashboard server."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
