@@ -11,6 +11,7 @@ its rows, and the demo is not replayed twice.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -115,6 +116,23 @@ def _child_env(settings: Settings, bootstrap: str, dashboard_port: int) -> dict[
     return env
 
 
+def _read_progress(path: Path) -> dict[str, int]:
+    from monitor.ingest.demo import load_demo_feed
+
+    total = len(load_demo_feed())
+    try:
+        sent = int(json.loads(path.read_text())["sent"])
+    except (OSError, ValueError, KeyError, TypeError):
+        sent = 0
+    return {"sent": sent, "total": total}
+
+
+def _write_progress(path: Path, sent: int) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"sent": sent}))
+    tmp.replace(path)
+
+
 def run_up(
     settings: Settings, *, replay: str, stop: threading.Event, hard: threading.Event
 ) -> None:
@@ -157,26 +175,31 @@ def run_up(
         click.echo(f"dashboard: http://{settings.dashboard.host}:{port}", color=False)
         click.echo(f"logs: {data_dir}/{{consume,schedule,dashboard}}.log — Ctrl-C stops")
 
-        marker = data_dir / "demo-replayed"
-        if replay == "always" or (replay == "once" and not marker.exists()):
+        progress = data_dir / "demo-replay.json"  # {"sent": N, "total": M}
+        state = _read_progress(progress)
+        if replay == "always" or (replay == "once" and state["sent"] < state["total"]):
+            skip = 0 if replay == "always" else state["sent"]
             producer = kafka.make_producer(kafka_settings)
             stack.callback(producer.close)
 
-            def replay_once() -> None:
+            def replay_feed() -> None:
                 sent = replay_demo(
                     producer,
                     kafka_settings.topic,
                     live_minutes=settings.local.replay_live_minutes,
                     speed=settings.local.replay_speed,
                     stop=stop,
+                    skip=skip,
+                    on_progress=lambda n: _write_progress(progress, n),
                 )
                 if not stop.is_set():
-                    marker.write_text(f"{sent}\n")
                     click.echo(f"demo feed replayed: {sent} stories")
 
-            threading.Thread(target=replay_once, name="demo-replay", daemon=True).start()
+            thread = threading.Thread(target=replay_feed, name="demo-replay", daemon=True)
+            thread.start()
+            stack.callback(thread.join, 10)  # before the producer closes (callbacks run LIFO)
         elif replay == "once":
-            click.echo(f"demo feed already replayed ({marker} exists); resuming")
+            click.echo(f"demo feed already replayed ({progress}); resuming")
 
         while not stop.wait(0.5):
             dead = supervisor.exited()

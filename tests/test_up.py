@@ -6,6 +6,7 @@ replaying or duplicating anything."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -200,7 +201,8 @@ def test_up_runs_the_demo_stops_cleanly_and_resumes(up_env: dict[str, str], tmp_
         what="the replay's end",
         logs=up.output,
     )
-    assert (tmp_path / "demo-replayed").exists()
+    progress = json.loads((tmp_path / "demo-replay.json").read_text())
+    assert progress["sent"] == len(load_demo_feed())
 
     fired = wait_for_alert(db)
     burst = burst_labels(db)

@@ -123,15 +123,20 @@ class IngestLoop:
         delay = 0.5
         while True:
             try:
-                return batch, self.processor.write(batch)
-            except (OperationalError, InterfaceError) as exc:
-                reason = _first_line(exc)
-            except DBAPIError as exc:
-                if not exc.connection_invalidated:
+                try:
+                    return batch, self.processor.write(batch)
+                except (OperationalError, InterfaceError):
+                    raise
+                except DBAPIError as exc:
+                    if exc.connection_invalidated:
+                        raise
                     return batch, self._isolate_rejected(records, exc)
+                except SQLAlchemyError as exc:
+                    return batch, self._isolate_rejected(records, exc)
+            except DBAPIError as exc:
+                # The connection went away, possibly halfway through isolating a poison
+                # record; every write is idempotent, so the whole batch is simply redone.
                 reason = _first_line(exc)
-            except SQLAlchemyError as exc:
-                return batch, self._isolate_rejected(records, exc)
             log.warning("database unavailable (%s); retrying the batch in %.1f s", reason, delay)
             if self.stop.wait(delay):
                 return batch, None
@@ -148,19 +153,13 @@ class IngestLoop:
             except (OperationalError, InterfaceError):
                 raise
             except SQLAlchemyError as exc:
+                if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+                    raise
                 reason = f"rejected by the database: {_first_line(exc)}"
-                result = self.processor.store_dead_letters(
-                    [
-                        DeadLetterRow(
-                            record.topic,
-                            record.partition,
-                            record.offset,
-                            record.key,
-                            record.value,
-                            reason,
-                        )
-                    ]
+                row = DeadLetterRow(
+                    record.topic, record.partition, record.offset, record.key, record.value, reason
                 )
+                result = self.processor.store_dead_letters([row])
             total = WriteResult(
                 *(a + b for a, b in zip(_fields(total), _fields(result.write), strict=True))
             )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,8 +23,13 @@ def replay_demo(
     live_minutes: float = 10.0,
     speed: float = 4.0,
     stop: threading.Event | None = None,
+    skip: int = 0,
+    on_progress: Callable[[int], None] = lambda sent: None,
 ) -> int:
-    """Send the demo feed; returns how many stories were sent before the end (or `stop`)."""
+    """Send the demo feed; returns how many stories were sent before the end (or `stop`).
+
+    `skip` resumes an interrupted replay after that many stories; `on_progress(sent)` is
+    called once the stories so far are on the broker (flushed), to persist that count."""
     stop = stop or threading.Event()
     stories = sorted(load_demo_feed(), key=lambda s: s["published_at"])
     end = _time(stories[-1])
@@ -32,19 +38,24 @@ def replay_demo(
     history = [s for s in stories if _time(s) <= cutoff]
     live = [s for s in stories if _time(s) > cutoff]
 
-    for story in history:
+    sent = skip
+    for story in history[skip:]:
+        if stop.is_set():
+            break
         _send(producer, topic, {**story, "published_at": _rfc3339(_time(story) + shift)})
+        sent += 1
     producer.flush()
+    on_progress(sent)
 
     started = time.monotonic()
-    sent = len(history)
-    for story in live:
+    for story in live[max(0, sent - len(history)) :]:
         due = started + (_time(story) - cutoff).total_seconds() / speed
         if stop.wait(max(0.0, due - time.monotonic())):
             break
         _send(producer, topic, {**story, "published_at": _rfc3339(datetime.now(UTC))})
         producer.flush()
         sent += 1
+        on_progress(sent)
     return sent
 
 

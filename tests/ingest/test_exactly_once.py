@@ -76,10 +76,10 @@ def test_sigkill_twice_and_still_exactly_once(pipeline: Pipeline) -> None:
         assert stored() < N_STORIES, "killed too late to prove anything"
 
     consumer = pipeline.start_consumer(**CONSUMER_ENV)
+
     def done():
-        return (
-            sum(consumer_lag(pipeline.bootstrap, pipeline.topic, pipeline.group).values()) == 0
-        )
+        return sum(consumer_lag(pipeline.bootstrap, pipeline.topic, pipeline.group).values()) == 0
+
     wait_until(done, timeout_s=300, what="consumer lag 0", logs=pipeline.logs)
 
     assert stored() == N_STORIES
