@@ -227,7 +227,7 @@ def main() -> None:
             batch = base.kafka.max_poll_records
             n = args.stories
             print(
-                f"model {classifier.version} on {classifier.device}; {n} stories; poll batch {batch}"
+                f"model {classifier.version} on {classifier.device}; {n} stories; batch {batch}"
             )
 
             read_topic = base.kafka.model_copy(update={"topic": "bench-read"})
