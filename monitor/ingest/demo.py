@@ -2,7 +2,8 @@
 
 `monitor up` and the compose `producer` replay `demo_feed.jsonl` so a fresh install shows every
 part working: a trailing day of background news across all 20 topics gives the spike detector
-its baseline, a burst of ~40 bank-failure stories (topic Financials) in the last ten minutes
+its baseline, a burst of ~40 bank-failure stories (bank shares crashing: topic Stock Movement) in
+the last ten minutes
 makes it fire, and a few corrections (same `source` + `id`, new headline) exercise updates.
 
 Companies, brokers and people are fictional (and URLs use example.com) so the demo can never be
@@ -31,7 +32,7 @@ SEED = 20260115
 ANCHOR = datetime(2026, 1, 15, 15, 0, tzinfo=UTC)  # the last story's time in the file
 BACKGROUND_STORIES = 350
 BACKGROUND_SPAN = timedelta(hours=24)
-BURST_TOPIC = "Financials"
+BURST_TOPIC = "Stock Movement"
 BURST_STORIES = 42
 BURST_SPAN = timedelta(minutes=10)
 CORRECTIONS = 6
@@ -339,31 +340,27 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] =
     ),
 }  # fmt: skip
 
-# The burst: a regional bank fails and contagion fears spread (all clearly negative).
+# The burst: a regional bank fails and its shares, then its peers', crash (all clearly negative).
+# Worded as stock moves, as wires and the training data word them, so the shipped model files
+# them under one topic and the detector sees a negative surge there.
 FAILED_BANK = ("Harborview Financial", "HBVF")
 BURST_TEMPLATES = (
     "Harborview Financial shares halted after {big}% plunge as depositors pull funds",
-    "Harborview Financial seeks emergency funding as deposit outflows accelerate",
-    "Regulators seize Harborview Financial; FDIC named receiver",
-    "Harborview Financial collapse is largest bank failure since 2023",
-    "Harborview Financial customers line up at branches as withdrawals surge",
-    "Harborview Financial bonds crash to {cents} cents on the dollar",
-    "Harborview Financial rescue talks fail, sources say",
-    "Regional bank stocks tumble as Harborview failure stokes contagion fears",
+    "$HBVF -{big}% as Harborview Financial halts withdrawals",
+    "Harborview Financial stock plunges {big}% after regulators seize the bank",
+    "$HBVF shares crash {big}% after failed rescue talks",
+    "Harborview Financial stock sinks {big}% as deposit outflows accelerate",
     "{bank} shares plunge {big}% in Harborview fallout",
-    "{bank} shares halted for volatility as bank selloff deepens",
-    "{bank} faces deposit outflows after Harborview collapse",
-    "{bank} cut to junk as funding pressures mount",
-    "{bank} draws on emergency credit line as depositors flee",
-    "Short sellers pile into {bank} after Harborview failure",
-    "{bank} credit default swaps blow out to record wides",
-    "{bank} scraps dividend to shore up capital amid bank run fears",
+    "{bank} stock sinks {big}% as bank selloff deepens",
+    "{bank} shares crater {big}% premarket after Harborview failure",
+    "{bank} falls {big}% as depositors flee regional lenders",
+    "{bank} shares tumble {pct}% on contagion fears",
+    "{bank} stock slides {pct}% after dividend cut to shore up capital",
+    "{bank} drops {big}% as short sellers pile in after Harborview failure",
     "KBW bank index sinks {pct}%, worst day since 2023 crisis",
-    "Bank stocks lose ${bn} billion in market value as panic spreads",
-    "Analysts warn more regional lenders at risk after Harborview collapse",
-    "Harborview losses on bond portfolio wipe out capital, filing shows",
-    "Contagion fears hit European bank shares after U.S. lender fails",
-    "Depositors pull billions from regional banks in wake of Harborview failure",
+    "Bank stocks tumble as Harborview collapse sparks panic selling",
+    "Regional bank stocks tumble as Harborview failure stokes contagion fears",
+    "European bank shares fall {pct}% as U.S. lender failure stokes contagion fears",
 )
 NEGATIVE_BODY = (
     "The move deepened concerns among investors who had already been cutting exposure.",

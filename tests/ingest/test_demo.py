@@ -116,7 +116,7 @@ def test_load_defaults_to_the_current_time_and_accepts_naive_utc() -> None:
 
 def test_main_check_passes_on_the_committed_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert demo.main(["--check"]) == 0
-    assert "Financials" in capsys.readouterr().out
+    assert "Stock Movement" in capsys.readouterr().out
 
 
 def test_every_line_passes_the_consumers_decoder(lines: list[str]) -> None:
