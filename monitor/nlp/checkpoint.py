@@ -62,7 +62,7 @@ def save_checkpoint(checkpoint: Checkpoint, path: Path) -> None:
 
 
 def load_checkpoint(path: Path | str) -> Checkpoint:
-    """Load a checkpoint on CPU; a missing or unreadable file is a ConfigError naming the setting."""
+    """Load a checkpoint on CPU; a missing or unreadable file is a ConfigError naming it."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(CHECKPOINT_SETTING, f"no checkpoint file at {path}")
@@ -70,7 +70,9 @@ def load_checkpoint(path: Path | str) -> Checkpoint:
         payload = torch.load(path, map_location="cpu", weights_only=True)
         config = LSTMConfig(**payload["config"])
         model = NewsLSTM(config)
-        state = {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
+        state = {
+            k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()
+        }
         model.load_state_dict(state)
     except Exception as exc:
         raise ConfigError(CHECKPOINT_SETTING, f"{path} is not a usable checkpoint: {exc}") from None

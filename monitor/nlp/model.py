@@ -38,7 +38,9 @@ class NewsLSTM(nn.Module):
     def __init__(self, config: LSTMConfig) -> None:
         super().__init__()
         self.config = config
-        self.embedding = nn.Embedding(config.vocab_size, config.embed_dim, padding_idx=config.pad_id)
+        self.embedding = nn.Embedding(
+            config.vocab_size, config.embed_dim, padding_idx=config.pad_id
+        )
         self.embed_dropout = nn.Dropout(config.embed_dropout)
         self.lstm = nn.LSTM(
             config.embed_dim,
@@ -60,7 +62,9 @@ class NewsLSTM(nn.Module):
             x, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
         )
         out, _ = self.lstm(packed)
-        h, _ = pad_packed_sequence(out, batch_first=True, total_length=input_ids.size(1))  # (B,T,2H)
+        h, _ = pad_packed_sequence(
+            out, batch_first=True, total_length=input_ids.size(1)
+        )  # (B,T,2H)
         mask = (torch.arange(h.size(1), device=h.device)[None, :] < lengths[:, None]).unsqueeze(-1)
         mean = (h * mask).sum(1) / mask.sum(1).clamp(min=1)  # (B, 2H)
         maxed = h.masked_fill(~mask, torch.finfo(h.dtype).min).amax(1)  # (B, 2H)
@@ -78,14 +82,38 @@ class NewsLSTM(nn.Module):
         sentiment_logits = self.sentiment_head(pooled)
         loss = None
         if topic_labels is not None and sentiment_labels is not None:
-            # Each text has one of the two labels; the other is IGNORE_INDEX and adds no loss.
-            loss = _masked_ce(topic_logits, topic_labels) + _masked_ce(
-                sentiment_logits, sentiment_labels
-            )
+            loss = multitask_loss(topic_logits, sentiment_logits, topic_labels, sentiment_labels)
         return NewsLSTMOutput(topic_logits, sentiment_logits, loss)
 
 
-def _masked_ce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def multitask_loss(
+    topic_logits: torch.Tensor,
+    sentiment_logits: torch.Tensor,
+    topic_labels: torch.Tensor,
+    sentiment_labels: torch.Tensor,
+    *,
+    topic_weight: torch.Tensor | None = None,
+    sentiment_weight: torch.Tensor | None = None,
+    label_smoothing: float = 0.0,
+) -> torch.Tensor:
+    """Sum of the two heads' cross-entropies. Each text has one of the two labels; the other is
+    IGNORE_INDEX and adds no loss (a head with no labelled text in the batch adds zero)."""
+    return masked_cross_entropy(
+        topic_logits, topic_labels, weight=topic_weight, label_smoothing=label_smoothing
+    ) + masked_cross_entropy(
+        sentiment_logits, sentiment_labels, weight=sentiment_weight, label_smoothing=label_smoothing
+    )
+
+
+def masked_cross_entropy(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    weight: torch.Tensor | None = None,
+    label_smoothing: float = 0.0,
+) -> torch.Tensor:
     if (labels == IGNORE_INDEX).all():
-        return logits.sum() * 0.0
-    return F.cross_entropy(logits, labels, ignore_index=IGNORE_INDEX)
+        return logits.sum() * 0.0  # keeps the graph (and the device) without NaN from 0/0
+    return F.cross_entropy(
+        logits, labels, weight=weight, ignore_index=IGNORE_INDEX, label_smoothing=label_smoothing
+    )

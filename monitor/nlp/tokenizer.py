@@ -25,10 +25,10 @@ def minilm_path() -> str:
 def load_tokenizer() -> PreTrainedTokenizerFast:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    from transformers import AutoTokenizer
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
     tokenizer = AutoTokenizer.from_pretrained(minilm_path(), use_fast=True)
-    if not tokenizer.is_fast:
+    if not isinstance(tokenizer, PreTrainedTokenizerFast) or not tokenizer.is_fast:
         raise RuntimeError("the MiniLM tokenizer did not load as a fast tokenizer")
     return tokenizer
 

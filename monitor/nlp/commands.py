@@ -1,0 +1,93 @@
+"""`monitor train` and `monitor evaluate`: thin click wrappers; the work is in train/evaluate."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+from monitor.errors import MonitorError
+from monitor.settings import SHIPPED_CHECKPOINT
+
+
+@click.command("train")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="folder with tfns_sentiment_train.csv and tfns_topic_train.csv [default: ../shared/data]",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="checkpoint to write [default: models/lstm-tfns.pt]",
+)
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="maximum epochs")
+@click.option("--seed", type=int, default=None, help="seed of the split, init and batch order")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto")
+def train_command(
+    data_dir: Path | None, output: Path | None, epochs: int | None, seed: int | None, device: str
+) -> None:
+    """Train the topic + sentiment BiLSTM; the defaults reproduce the shipped checkpoint."""
+    from monitor.nlp.train import TrainConfig, train
+
+    config = TrainConfig(device=device)
+    overrides: dict[str, Any] = {
+        "data_dir": data_dir,
+        "output": output,
+        "epochs": epochs,
+        "seed": seed,
+    }
+    config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    try:
+        result = train(config)
+    except MonitorError as exc:
+        raise click.ClickException(str(exc)) from None
+    validation = result.metrics["validation"]
+    click.echo(f"wrote {result.checkpoint} ({result.version}) in {result.seconds:.0f} s")
+    for task, scores in validation.items():
+        click.echo(
+            f"  {task:<10} accuracy {scores['accuracy']:.4f}  macro-F1 {scores['macro_f1']:.4f}"
+            f"  (n={scores['n']}, validation)"
+        )
+
+
+@click.command("evaluate")
+@click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=SHIPPED_CHECKPOINT,
+    show_default=True,
+)
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="labelled `text,label` CSV",
+)
+@click.option("--task", type=click.Choice(["sentiment", "topic"]), required=True)
+@click.option(
+    "--split",
+    type=click.Choice(["all", "validation", "train"]),
+    default="all",
+    show_default=True,
+    help="validation = the rows the checkpoint's training held out",
+)
+@click.option("--quantize", is_flag=True, help="dynamic int8 quantization (CPU)")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+def evaluate_command(
+    checkpoint: Path, data: Path, task: str, split: str, quantize: bool, as_json: bool
+) -> None:
+    """Accuracy, macro-F1 and per-class scores of a checkpoint on a labelled CSV."""
+    from monitor.nlp.evaluate import evaluate, format_report
+
+    try:
+        result = evaluate(checkpoint, data, task, split=split, quantize=quantize)  # type: ignore[arg-type]
+    except MonitorError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(result) if as_json else format_report(result))

@@ -1,0 +1,54 @@
+import torch
+from torch.nn import functional as F
+
+from monitor.nlp.model import (
+    IGNORE_INDEX,
+    LSTMConfig,
+    NewsLSTM,
+    masked_cross_entropy,
+    multitask_loss,
+)
+
+
+def test_masked_loss_counts_only_the_labelled_head() -> None:
+    torch.manual_seed(0)
+    topic_logits, sentiment_logits = torch.randn(4, 20), torch.randn(4, 3)
+    topic = torch.tensor([3, IGNORE_INDEX, 7, IGNORE_INDEX])
+    sentiment = torch.tensor([IGNORE_INDEX, 2, IGNORE_INDEX, 0])
+    loss = multitask_loss(topic_logits, sentiment_logits, topic, sentiment)
+    expected = F.cross_entropy(topic_logits[[0, 2]], topic[[0, 2]]) + F.cross_entropy(
+        sentiment_logits[[1, 3]], sentiment[[1, 3]]
+    )
+    assert torch.allclose(loss, expected)
+
+
+def test_head_without_labels_adds_zero_and_keeps_gradients_finite() -> None:
+    logits = torch.randn(3, 20, requires_grad=True)
+    loss = masked_cross_entropy(logits, torch.full((3,), IGNORE_INDEX))
+    loss.backward()
+    assert loss.item() == 0.0
+    assert torch.isfinite(logits.grad).all() and logits.grad.abs().sum() == 0
+
+
+def test_class_weights_change_the_loss() -> None:
+    logits = torch.tensor([[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]])
+    labels = torch.tensor([1, 1])
+    plain = masked_cross_entropy(logits, labels)
+    weighted = masked_cross_entropy(logits, labels, weight=torch.tensor([1.0, 1.0, 1.0]))
+    assert torch.allclose(plain, weighted)
+    smoothed = masked_cross_entropy(logits, labels, label_smoothing=0.1)
+    assert smoothed > plain
+
+
+def test_forward_returns_both_heads_and_loss_with_padding() -> None:
+    torch.manual_seed(0)
+    model = NewsLSTM(LSTMConfig(vocab_size=50, embed_dim=8, hidden_dim=4)).eval()
+    ids = torch.tensor([[5, 6, 7], [8, 0, 0]])
+    out = model(
+        ids, torch.tensor([3, 1]), torch.tensor([1, IGNORE_INDEX]), torch.tensor([IGNORE_INDEX, 2])
+    )
+    assert out.topic_logits.shape == (2, 20) and out.sentiment_logits.shape == (2, 3)
+    assert out.loss is not None and torch.isfinite(out.loss)
+    # padding must not change a text's encoding
+    alone = model(torch.tensor([[8]]), torch.tensor([1]))
+    assert torch.allclose(alone.topic_logits, out.topic_logits[1:], atol=1e-6)

@@ -1,0 +1,101 @@
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from monitor.nlp.checkpoint import load_checkpoint
+from monitor.nlp.commands import evaluate_command
+from monitor.nlp.data import DataError
+from monitor.nlp.evaluate import evaluate
+from monitor.nlp.model import LSTMConfig
+from monitor.nlp.train import TrainConfig, train
+
+TINY = LSTMConfig(embed_dim=16, hidden_dim=8, dropout=0.0, embed_dropout=0.0)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A tiny end-to-end training run on synthetic CSVs: (checkpoint, data dir)."""
+    from tests.nlp.conftest import SENTIMENT_ROWS, TOPIC_ROWS, write_rows
+
+    data_dir = tmp_path_factory.mktemp("data")
+    write_rows(data_dir / "tfns_sentiment_train.csv", SENTIMENT_ROWS)
+    write_rows(data_dir / "tfns_topic_train.csv", TOPIC_ROWS)
+    config = TrainConfig(
+        data_dir=data_dir,
+        output=data_dir.parent / "out" / "tiny.pt",
+        epochs=2,
+        batch_size=16,
+        max_steps=6,
+        pretrained_embeddings=False,
+        progress=False,
+        model=TINY,
+    )
+    result = train(config)
+    assert result.checkpoint == config.output
+    return result.checkpoint, data_dir
+
+
+def test_training_writes_loadable_checkpoint_and_metrics(trained: tuple[Path, Path]) -> None:
+    path, _ = trained
+    checkpoint = load_checkpoint(path)
+    assert checkpoint.version.startswith("lstm-tfns-")
+    assert len(checkpoint.data_hash) == 64
+    assert checkpoint.model.config.hidden_dim == 8
+    assert checkpoint.extra["split"] == {"seed": 13, "fraction": 0.15}
+    metrics = json.loads(path.with_name("tiny.metrics.json").read_text())
+    assert metrics["version"] == checkpoint.version
+    assert set(metrics["validation"]) == {"sentiment", "topic"}
+    assert 0.0 <= metrics["validation"]["sentiment"]["accuracy"] <= 1.0
+    assert path.with_name("confusion_topic.png").stat().st_size > 1000
+    assert path.with_name("confusion_sentiment.png").stat().st_size > 1000
+
+
+def test_training_is_deterministic(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    path, data_dir = trained
+    again = train(
+        TrainConfig(
+            data_dir=data_dir,
+            output=tmp_path / "again.pt",
+            epochs=2,
+            batch_size=16,
+            max_steps=6,
+            pretrained_embeddings=False,
+            progress=False,
+            model=TINY,
+        )
+    )
+    first = load_checkpoint(path).model.state_dict()
+    second = load_checkpoint(again.checkpoint).model.state_dict()
+    assert all(torch.equal(first[k], second[k]) for k in first)
+
+
+def test_evaluate_scores_the_validation_split(trained: tuple[Path, Path]) -> None:
+    path, data_dir = trained
+    result = evaluate(path, data_dir / "tfns_sentiment_train.csv", "sentiment", split="validation")
+    full = evaluate(path, data_dir / "tfns_sentiment_train.csv", "sentiment")
+    assert 0 < result["n"] < full["n"]
+    assert sum(row["support"] for row in full["per_class"].values()) == full["n"]
+    assert {"accuracy", "macro_f1", "per_class", "confusion_matrix"} <= set(full)
+
+
+def test_evaluate_rejects_unknown_labels_naming_them(trained: tuple[Path, Path], write_csv) -> None:
+    path, _ = trained
+    bad = write_csv("bad.csv", [("rates rise", "positive"), ("oil falls", "Bearish")])
+    with pytest.raises(DataError, match="'Bearish'"):
+        evaluate(path, bad, "sentiment")
+    cli = CliRunner().invoke(
+        evaluate_command, ["--checkpoint", str(path), "--data", str(bad), "--task", "sentiment"]
+    )
+    assert cli.exit_code == 1 and "'Bearish'" in cli.output
+
+
+def test_evaluate_command_json_prints_one_object(trained: tuple[Path, Path]) -> None:
+    path, data_dir = trained
+    args = ["--checkpoint", str(path), "--data", str(data_dir / "tfns_topic_train.csv")]
+    cli = CliRunner().invoke(evaluate_command, [*args, "--task", "topic", "--json"])
+    assert cli.exit_code == 0, cli.output
+    result = json.loads(cli.output)
+    assert result["n"] == 80 and len(result["per_class"]) == 20
