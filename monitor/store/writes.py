@@ -13,14 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, update
+from sqlalchemy import Table, and_, insert, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from monitor.store.models import Classification, DeadLetter, Story, utcnow
-
-# Bound parameters per statement stay well under PostgreSQL's 65,535 and SQLite's 32,766.
-ROWS_PER_STATEMENT = 1000
+from monitor.store.models import Base, utcnow
 
 
 @dataclass(frozen=True)
@@ -60,6 +57,18 @@ class WriteResult:
     dead_letters: int
 
 
+# Core tables: one compiled (and cached) statement executed with many parameter sets, which
+# SQLAlchemy batches as multi-row INSERT ... RETURNING ("insertmanyvalues"). Building one giant
+# VALUES clause per batch instead costs more in SQL compilation than the database spends.
+STORIES: Table = Base.metadata.tables["stories"]
+CLASSIFICATIONS: Table = Base.metadata.tables["classifications"]
+DEAD_LETTERS: Table = Base.metadata.tables["dead_letters"]
+UPDATABLE = (
+    "headline", "body", "url", "tickers", "lang", "extra", "published_at", "updated_at",
+    "kafka_topic", "kafka_partition", "kafka_offset",
+)  # fmt: skip
+
+
 def _insert_for(session: Session) -> Any:
     dialect = session.get_bind().dialect.name
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -75,9 +84,8 @@ def write_batch(
     """Upsert stories, add their classifications, keep dead letters. The caller commits."""
     inserted = updated = 0
     written: dict[int, tuple[int, StoryRow]] = {}
-    for start in range(0, len(stories), ROWS_PER_STATEMENT):
-        chunk = stories[start : start + ROWS_PER_STATEMENT]
-        for story_id, version, row in _upsert_stories(session, chunk):
+    if stories:
+        for story_id, version, row in _upsert_stories(session, stories):
             written[story_id] = (version, row)
             if version == 1:
                 inserted += 1
@@ -93,7 +101,6 @@ def _upsert_stories(
     session: Session, stories: Sequence[StoryRow]
 ) -> list[tuple[int, int, StoryRow]]:
     now = utcnow()
-    upsert = _insert_for(session)
     values = [
         {
             "source": s.source,
@@ -114,56 +121,40 @@ def _upsert_stories(
         }
         for s in stories
     ]
-    statement = upsert(Story).values(values)
-    new = statement.excluded
+    statement = _insert_for(session)(STORIES)
+    new, old = statement.excluded, STORIES.c
     # A record is applied only if it is not the one (or older than the one) already stored.
     newer = or_(
-        Story.kafka_topic != new.kafka_topic,
-        Story.kafka_partition != new.kafka_partition,
-        Story.kafka_offset < new.kafka_offset,
+        old.kafka_topic != new.kafka_topic,
+        old.kafka_partition != new.kafka_partition,
+        old.kafka_offset < new.kafka_offset,
     )
     statement = statement.on_conflict_do_update(
-        index_elements=[Story.source, Story.external_id],
-        set_={
-            **{
-                name: new[name]
-                for name in (
-                    "headline",
-                    "body",
-                    "url",
-                    "tickers",
-                    "lang",
-                    "extra",
-                    "published_at",
-                    "kafka_topic",
-                    "kafka_partition",
-                    "kafka_offset",
-                )
-            },
-            "updated_at": now,
-            "version": Story.version + 1,
-        },
+        index_elements=[old.source, old.external_id],
+        set_={**{name: new[name] for name in UPDATABLE}, "version": old.version + 1},
         where=newer,
-    ).returning(Story.id, Story.version, Story.source, Story.external_id)
+    ).returning(old.id, old.version, old.source, old.external_id)
     by_key = {(s.source, s.external_id): s for s in stories}
     return [
         (story_id, version, by_key[(source, external_id)])
-        for story_id, version, source, external_id in session.execute(statement)
+        for story_id, version, source, external_id in session.connection().execute(
+            statement, values
+        )
     ]
 
 
 def _replace_classifications(
     session: Session, written: dict[int, tuple[int, StoryRow]], model_version: str
 ) -> None:
-    story_ids = list(written)
-    session.execute(
-        update(Classification)
-        .where(and_(Classification.story_id.in_(story_ids), Classification.is_current))
+    connection = session.connection()
+    connection.execute(
+        update(CLASSIFICATIONS)
+        .where(and_(CLASSIFICATIONS.c.story_id.in_(list(written)), CLASSIFICATIONS.c.is_current))
         .values(is_current=False)
     )
     now = utcnow()
-    session.execute(
-        insert(Classification),
+    connection.execute(
+        insert(CLASSIFICATIONS),
         [
             {
                 "story_id": story_id,
@@ -179,12 +170,11 @@ def _replace_classifications(
 
 
 def _insert_dead_letters(session: Session, rows: Sequence[DeadLetterRow]) -> int:
-    upsert = _insert_for(session)
     now = utcnow()
     statement = (
-        upsert(DeadLetter)
-        .values([{**row.__dict__, "received_at": now} for row in rows])
+        _insert_for(session)(DEAD_LETTERS)
         .on_conflict_do_nothing(index_elements=["kafka_topic", "kafka_partition", "kafka_offset"])
-        .returning(DeadLetter.id)
+        .returning(DEAD_LETTERS.c.id)
     )
-    return len(session.execute(statement).all())
+    values = [{**row.__dict__, "received_at": now} for row in rows]
+    return len(session.connection().execute(statement, values).all())
