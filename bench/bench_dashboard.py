@@ -1,8 +1,9 @@
 """Dashboard query benchmark: 1,000,000 stories in PostgreSQL, p50/p95 per page query.
 
 Seeds a fresh database with set-based SQL (generate_series, no ORM rows), migrates it with our
-own migrations (so the measured indexes are the shipped ones), then runs every query function
-each page calls with realistic parameters. Target: p95 <= 300 ms for every query.
+own migrations (so the measured indexes are the shipped ones), builds the hourly rollup
+(`monitor.store.rollup`, timed, with incremental passes), then runs every query function each
+page calls with realistic parameters. Target: p95 <= 300 ms for every query.
 
     .venv/bin/python bench/bench_dashboard.py            # seed 1M stories, measure, drop
     .venv/bin/python bench/bench_dashboard.py --keep     # keep (and on re-runs reuse) the DB
@@ -22,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from monitor.nlp.labels import SENTIMENTS, TOPICS
-from monitor.store import migrate, queries
+from monitor.store import migrate, queries, rollup
 from monitor.store.db import make_engine, make_sessionmaker
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -149,10 +150,6 @@ def cases(now: datetime) -> dict[str, tuple[str, Callable[[Session, random.Rando
     def jitter(rng: random.Random) -> datetime:
         return now - timedelta(seconds=rng.randint(0, 600))
 
-    def open_bucket_index(session: Session, end: datetime, bucket_s: int) -> Any:
-        start = datetime.fromtimestamp(int(end.timestamp()) // bucket_s * bucket_s, UTC)
-        return queries.sentiment_index(session, start=start, end=end, bucket_s=bucket_s)
-
     def around_alert(session: Session, rng: random.Random) -> Any:
         alert = queries.get_alert(session, alert_id=rng.randint(1, 500))
         assert alert is not None
@@ -180,23 +177,18 @@ def cases(now: datetime) -> dict[str, tuple[str, Callable[[Session, random.Rando
                 s, start=jitter(r) - day, end=jitter(r), bucket_s=900
             ),
         ),
-        "sentiment_index 7d/1h": (
+        # Ranges over a day: complete hours from the rollup, the rest live (what the page runs).
+        "overview_index 7d/1h": (
             "Overview",
-            lambda s, r: queries.sentiment_index(
+            lambda s, r: queries.overview_index(
                 s, start=jitter(r) - week, end=jitter(r), bucket_s=3600
             ),
         ),
-        "sentiment_index 3d/30min": (
+        "overview_index 3d/1h": (
             "Overview",
-            lambda s, r: queries.sentiment_index(
-                s, start=jitter(r) - 3 * day, end=jitter(r), bucket_s=1800
+            lambda s, r: queries.overview_index(
+                s, start=jitter(r) - 3 * day, end=jitter(r), bucket_s=3600
             ),
-        ),
-        # What a live refresh of a 3d/7d view runs: the open bucket (finished buckets come
-        # from the dashboard's cache, re-read once per bucket period; see dashboard/common.py).
-        "sentiment_index 7d, open bucket": (
-            "Overview",
-            lambda s, r: open_bucket_index(s, jitter(r), 3600),
         ),
         "firing_alerts": ("Overview", lambda s, r: queries.firing_alerts(s)),
         "list_alerts 200": ("Alerts", lambda s, r: queries.list_alerts(s, limit=200)),
@@ -228,6 +220,42 @@ def cases(now: datetime) -> dict[str, tuple[str, Callable[[Session, random.Rando
         ),
         "models_in_use": ("Pipeline", lambda s, r: queries.models_in_use(s)),
     }
+
+
+def time_refreshes(url: str, now: datetime, repeats: int) -> None:
+    """The rollup: its first build (all hours), then what a `monitor schedule` pass costs."""
+    engine = make_engine(url)  # the scheduler's engine: no reader settings
+    sessions = make_sessionmaker(engine)
+    with sessions.begin() as session:
+        started = time.perf_counter()
+        report = rollup.refresh_sentiment_hourly(session, now=now)
+        took = time.perf_counter() - started
+    print(f"rollup refresh, first/catch-up: {took * 1000:8.1f} ms ({len(report.hours)} hours)")
+    rng = random.Random(7)
+    for label, touched in (("nothing new", 0), ("50 scattered corrections", 50)):
+        timings = []
+        for _ in range(repeats):
+            with sessions() as session:
+                if touched:  # corrections of random stories of the last 30 days, rolled back
+                    ids = [rng.randint(1, 1_000_000) for _ in range(touched)]
+                    session.execute(
+                        sa.text(
+                            "UPDATE classifications SET classified_at = :at"
+                            " WHERE story_id = ANY(:ids) AND is_current"
+                        ),
+                        {"at": report.watermark + timedelta(seconds=1), "ids": ids},
+                    )
+                started = time.perf_counter()
+                rollup.refresh_sentiment_hourly(session, now=now)
+                timings.append((time.perf_counter() - started) * 1000)
+                session.rollback()
+        timings.sort()
+        p95 = timings[min(len(timings) - 1, round(0.95 * (len(timings) - 1)))]
+        print(
+            f"rollup refresh, {label + ':':<26} p50 {statistics.median(timings):7.1f} ms"
+            f"  p95 {p95:7.1f} ms"
+        )
+    engine.dispose()
 
 
 def measure(url: str, now: datetime, repeats: int) -> list[tuple[str, str, float, float]]:
@@ -285,6 +313,7 @@ def main() -> None:
         else:
             print(f"reusing {count:,} stories in {DB_NAME}")
             now = newest
+        time_refreshes(url, now, 10)
         print(f"\n{'page':<9} {'query':<32} {'p50 ms':>8} {'p95 ms':>8}")
         worst = 0.0
         for page, label, p50, p95 in measure(url, now, args.repeats):

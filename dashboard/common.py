@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -46,7 +45,7 @@ RANGES: tuple[TimeRange, ...] = (
     TimeRange("Last hour", timedelta(hours=1), 60),
     TimeRange("Last 6 hours", timedelta(hours=6), 300),
     TimeRange("Last 24 hours", timedelta(days=1), 900),
-    TimeRange("Last 3 days", timedelta(days=3), 1800),
+    TimeRange("Last 3 days", timedelta(days=3), 3600),
     TimeRange("Last 7 days", timedelta(days=7), 3600),
 )
 DEFAULT_RANGE = 2
@@ -104,41 +103,18 @@ def range_picker(key: str, *, default: int = DEFAULT_RANGE) -> TimeRange:
     return RANGES[labels.index(label)]
 
 
-@st.cache_data(ttl=timedelta(hours=1), show_spinner=False, max_entries=64)
-def _closed_index(url: str, start: datetime, end: datetime, bucket_s: int, topics: Any) -> Any:
-    with Session(_engine(url)) as db:
-        return queries.sentiment_index(
-            db, start=start, end=end, bucket_s=bucket_s, topics=list(topics) or None
-        )
-
-
 def sentiment_index(time_range: TimeRange, *, topics: tuple[str, ...] = ()) -> pd.DataFrame:
-    """The range's sentiment index: closed buckets from a cache, the open bucket live.
+    """The range's sentiment index, read fresh on every refresh.
 
-    A finished bucket barely changes, so over long ranges only the newest bucket is queried on
-    each refresh; finished ones are re-read at most once per bucket period (late updates show
-    within one bucket). Short ranges are cheap and simply queried live.
+    Ranges longer than a day take their complete hours from the hourly rollup that
+    `monitor schedule` keeps (`queries.overview_index`), so a 7-day view costs about what the
+    last hour does, and corrections show within one rollup period.
     """
     start, end = time_range.bounds()
-    bucket_s = time_range.bucket_s
-    if time_range.span <= timedelta(days=1):
-        with session() as db:
-            return queries.sentiment_index(
-                db, start=start, end=end, bucket_s=bucket_s, topics=list(topics) or None
-            )
-    start = _floor(start, bucket_s)
-    open_from = _floor(end, bucket_s)
-    closed = _closed_index(settings().database.url, start, open_from, bucket_s, topics)
     with session() as db:
-        tail = queries.sentiment_index(
-            db, start=open_from, end=end, bucket_s=bucket_s, topics=list(topics) or None
+        return queries.overview_index(
+            db, start=start, end=end, bucket_s=time_range.bucket_s, topics=list(topics) or None
         )
-    frames = [f for f in (closed, tail) if len(f)]
-    return pd.concat(frames, ignore_index=True) if frames else closed
-
-
-def _floor(moment: datetime, bucket_s: int) -> datetime:
-    return datetime.fromtimestamp(int(moment.timestamp()) // bucket_s * bucket_s, UTC)
 
 
 def headline_html(headline: str, url: object) -> str:

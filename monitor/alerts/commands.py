@@ -13,10 +13,12 @@ import click
 @click.option(
     "--once",
     is_flag=True,
-    help="Run one detection pass and one dispatch pass, print a JSON summary, exit (cron/tests).",
+    help="Run one detection, dispatch and rollup pass each, print a JSON summary, exit "
+    "(cron/tests).",
 )
 def schedule_command(once: bool) -> None:
-    """Spike detection every MONITOR_ALERTS__INTERVAL_S and signed webhook delivery."""
+    """Spike detection every MONITOR_ALERTS__INTERVAL_S, signed webhook delivery, and the
+    dashboard's hourly rollup every MONITOR_ALERTS__ROLLUP_INTERVAL_S."""
     from monitor.alerts.scheduler import (
         AlertJobs,
         build_scheduler,
@@ -44,6 +46,7 @@ def schedule_command(once: bool) -> None:
         if once:
             detected = jobs.detect_once()
             dispatched = jobs.dispatch_once()
+            rolled = jobs.rollup_once()
             summary = {
                 "now": detected.now.isoformat() if detected.now else None,
                 "scopes_evaluated": detected.evaluated,
@@ -51,6 +54,7 @@ def schedule_command(once: bool) -> None:
                 "resolved": detected.resolved,
                 "deliveries_claimed": dispatched.claimed,
                 "delivery_outcomes": dispatched.outcomes,
+                "rollup_hours": len(rolled.hours),
             }
             click.echo(json.dumps(summary))
             return

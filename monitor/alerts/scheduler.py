@@ -1,6 +1,7 @@
-"""`monitor schedule`: the detector and the dispatcher as two APScheduler interval jobs.
+"""`monitor schedule`: the detector, the dispatcher and the dashboard's hourly rollup as
+APScheduler interval jobs.
 
-Both jobs run with max_instances=1 and coalesce=True: a slow pass is never overlapped by the next
+All jobs run with max_instances=1 and coalesce=True: a slow pass is never overlapped by the next
 one, and passes missed while busy collapse into one. Each job catches and logs its own errors,
 so one bad pass (database restart, receiver bug) never stops the schedule.
 """
@@ -23,13 +24,14 @@ from monitor.alerts.detector import Clock, DetectionReport, detect, wall_clock
 from monitor.alerts.dispatcher import DispatchReport, dispatch
 from monitor.alerts.settings import AlertSettings
 from monitor.metrics import Health
+from monitor.store.rollup import RollupReport, refresh_sentiment_hourly
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class AlertJobs:
-    """The two jobs bound to their settings, database and HTTP client."""
+    """The jobs bound to their settings, database and HTTP client."""
 
     sessions: sessionmaker[Session]
     settings: AlertSettings
@@ -51,11 +53,18 @@ class AlertJobs:
     def dispatch_once(self) -> DispatchReport:
         return dispatch(sessions=self.sessions, settings=self.settings, client=self.client)
 
+    def rollup_once(self) -> RollupReport:
+        with self.sessions.begin() as session:
+            return refresh_sentiment_hourly(session, now=datetime.now(UTC))
+
     def run_detector(self) -> None:
         _guarded("detector", self.detect_once, self.health)
 
     def run_dispatcher(self) -> None:
         _guarded("dispatcher", self.dispatch_once, self.health)
+
+    def run_rollup(self) -> None:
+        _guarded("rollup", self.rollup_once, self.health)
 
 
 def _guarded(name: str, job: Callable[[], object], health: Health | None) -> None:
@@ -80,7 +89,7 @@ def http_client(settings: AlertSettings) -> Iterator[httpx.Client]:
 
 
 def build_scheduler(jobs: AlertJobs) -> BackgroundScheduler:
-    """A not-yet-started scheduler with both jobs, the first runs due immediately."""
+    """A not-yet-started scheduler with all jobs, the first runs due immediately."""
     scheduler = BackgroundScheduler(timezone=UTC)
     start = datetime.now(UTC)
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
@@ -97,6 +106,14 @@ def build_scheduler(jobs: AlertJobs) -> BackgroundScheduler:
         "interval",
         seconds=jobs.settings.dispatch_interval_s,
         id="dispatcher",
+        next_run_time=start,
+        **common,
+    )
+    scheduler.add_job(
+        jobs.run_rollup,
+        "interval",
+        seconds=jobs.settings.rollup_interval_s,
+        id="rollup",
         next_run_time=start,
         **common,
     )

@@ -93,6 +93,13 @@ class AlertSettings(BaseModel):
         "wall",
         description="'now' for the detector: wall clock, or newest published_at (replays)",
     )
+    # --- rollup ---------------------------------------------------------------------------
+    rollup_interval_s: float = Field(
+        30.0,
+        gt=0,
+        description="how often the hourly sentiment rollup the dashboard's long ranges read is "
+        "refreshed (touched hours only)",
+    )
     # --- webhooks -------------------------------------------------------------------------
     webhooks: list[WebhookEndpoint] = Field(
         default_factory=list, description='JSON list of {"url": ..., "secret": "whsec_..."}'

@@ -236,3 +236,34 @@ class WebhookAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[float] = mapped_column(Float)
+
+
+class SentimentHourly(Base):
+    """Current labels per hour of `published_at` and topic (0004): the Overview's long ranges.
+
+    Derived from stories ⨝ current classifications by `monitor.store.rollup`; never written by
+    ingestion.
+    """
+
+    __tablename__ = "sentiment_hourly"
+
+    hour: Mapped[datetime] = mapped_column(Timestamp, primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stories: Mapped[int] = mapped_column(Integer)
+    negative: Mapped[int] = mapped_column(Integer)
+    neutral: Mapped[int] = mapped_column(Integer)
+    positive: Mapped[int] = mapped_column(Integer)
+    score_sum: Mapped[float] = mapped_column(Float)
+
+
+class RollupState(Base):
+    """Where a rollup has got to: the newest `classified_at` it processed, when it last ran."""
+
+    __tablename__ = "rollup_state"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    watermark: Mapped[datetime | None] = mapped_column(Timestamp)
+    refreshed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    sweep_hour: Mapped[datetime | None] = mapped_column(
+        Timestamp, doc="next hour the background re-check recomputes"
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from typing import cast as cast_type
 
@@ -32,7 +32,15 @@ from sqlalchemy import Integer as SAInteger
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from monitor.store.db import make_engine
-from monitor.store.models import Alert, Classification, DeadLetter, Story, utcnow
+from monitor.store.models import (
+    Alert,
+    Classification,
+    DeadLetter,
+    RollupState,
+    SentimentHourly,
+    Story,
+    utcnow,
+)
 
 MARKET = "*"  # the scope of market-wide alerts
 READER_STATEMENT_TIMEOUT_MS = 15_000
@@ -87,6 +95,11 @@ def _bucket(
         # Integer division floors (times are after 1970); SQLite may lack floor().
         return (seconds // bucket_s) * bucket_s
     return func.floor(seconds / bucket_s) * bucket_s
+
+
+def floor_hour(moment: datetime) -> datetime:
+    """The start of the UTC hour holding `moment`."""
+    return datetime.fromtimestamp(int(moment.timestamp()) // 3600 * 3600, UTC)
 
 
 def _to_utc(seconds: pd.Series) -> pd.Series:
@@ -153,6 +166,88 @@ def _finish_index(frame: pd.DataFrame) -> pd.DataFrame:
     frame["negative_share"] = (frame["negative"] / frame["stories"]).astype("float64")
     frame["mean_score"] = (frame["score_sum"] / frame["stories"]).astype("float64")
     return frame.sort_values(["bucket", "topic"], ignore_index=True)
+
+
+# Ranges longer than this read complete hours from the rollup (see `overview_index`).
+LIVE_SPAN = timedelta(days=1)
+ROLLUP_NAME = "sentiment_hourly"
+
+
+def overview_index(
+    session: Session,
+    *,
+    start: datetime,
+    end: datetime,
+    bucket_s: int,
+    topics: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """`sentiment_index` as the Overview reads it: equal results, cheaper over long ranges.
+
+    Ranges up to `LIVE_SPAN` (and buckets that are not whole hours) are queried live. Longer
+    ones take the complete hours the rollup holds (`sentiment_hourly`, kept by
+    `monitor.store.rollup` in `monitor schedule`) and only the rest live: the partial first hour
+    and everything from the hour of the rollup's last run on. Without a rollup (the schedule not
+    running yet) the whole range is live, slower but the same.
+    """
+    if end - start <= LIVE_SPAN or bucket_s % 3600:
+        return sentiment_index(session, start=start, end=end, bucket_s=bucket_s, topics=topics)
+    until = rolled_until(session)
+    if until is None:
+        return sentiment_index(session, start=start, end=end, bucket_s=bucket_s, topics=topics)
+    first_hour = floor_hour(start + timedelta(hours=1) - timedelta(microseconds=1))
+    split = min(until, floor_hour(end))
+    if split <= first_hour:
+        return sentiment_index(session, start=start, end=end, bucket_s=bucket_s, topics=topics)
+    parts = [hourly_index(session, start=first_hour, end=split, bucket_s=bucket_s, topics=topics)]
+    for lo, hi in ((start, first_hour), (split, end)):
+        if lo < hi:
+            parts.append(
+                sentiment_index(session, start=lo, end=hi, bucket_s=bucket_s, topics=topics)
+            )
+    frames = [f[INDEX_COLUMNS] for f in parts if len(f)]
+    if not frames:
+        return parts[0]
+    # A bucket can straddle a boundary (a partial first hour, or buckets of several hours).
+    combined = pd.concat(frames, ignore_index=True)
+    summed = combined.groupby(["bucket", "topic"], as_index=False)[
+        ["stories", "negative", "score_sum"]
+    ].sum()
+    return _finish_index(summed[INDEX_COLUMNS])
+
+
+def hourly_index(
+    session: Session,
+    *,
+    start: datetime,
+    end: datetime,
+    bucket_s: int,
+    topics: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """`sentiment_index` from the rollup: whole hours [start, end), `bucket_s` whole hours."""
+    bucket = _bucket(session, SentimentHourly.hour, bucket_s).label("bucket")
+    stmt = (
+        select(
+            bucket,
+            SentimentHourly.topic,
+            func.sum(SentimentHourly.stories),
+            func.sum(SentimentHourly.negative),
+            func.sum(SentimentHourly.score_sum),
+        )
+        .where(SentimentHourly.hour >= start, SentimentHourly.hour < end)
+        .group_by(bucket, SentimentHourly.topic)
+    )
+    if topics:
+        stmt = stmt.where(SentimentHourly.topic.in_(list(topics)))
+    frame = pd.DataFrame(session.execute(stmt).all(), columns=INDEX_COLUMNS)
+    return _finish_index(frame)
+
+
+def rolled_until(session: Session) -> datetime | None:
+    """Where the rollup's complete hours end: the start of the hour of its last run."""
+    refreshed = session.scalar(
+        select(RollupState.refreshed_at).where(RollupState.name == ROLLUP_NAME)
+    )
+    return floor_hour(_as_utc(refreshed)) if refreshed is not None else None
 
 
 def _current_of_story() -> ColumnElement[bool]:

@@ -39,7 +39,7 @@ def test_spike_to_webhook_within_interval_plus_5s(
             sessions=clean_db, settings=settings, dashboard_url="http://d", client=client
         )
         scheduler = build_scheduler(jobs)
-        assert {job.id for job in scheduler.get_jobs()} == {"detector", "dispatcher"}
+        assert {job.id for job in scheduler.get_jobs()} == {"detector", "dispatcher", "rollup"}
         scheduler.start()
         try:
             time.sleep(1.5)  # a few calm passes: nothing fires
@@ -84,6 +84,7 @@ def test_schedule_once_runs_one_detection_and_one_dispatch(
     assert summary["now"] == T0.isoformat()
     assert len(summary["fired"]) == 1
     assert summary["delivery_outcomes"] == {"delivered": 1}
+    assert summary["rollup_hours"] >= 2  # the calm market's hours and the burst's
     assert [r.type for r in receiver.accepted] == ["alert.firing"]
     assert receiver.accepted[0].payload["data"]["url"].startswith("https://dash.example/alerts")
     assert alert_settings().interval_s == 30  # the contract default is untouched

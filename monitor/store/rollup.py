@@ -1,0 +1,162 @@
+"""The hourly sentiment rollup: `sentiment_hourly`, kept current from the live tables.
+
+`refresh_sentiment_hourly` recomputes only the hours touched since its last run: the hours (of
+`published_at`) of stories whose current classification was written after the watermark, the
+newest `classified_at` already processed. New stories and corrections both write a new current
+classification, so both are found; a correction can move a story between topics and sentiments,
+so each touched hour is recomputed whole, for every topic, from stories ⨝ current
+classifications (delete + insert). Ingestion never writes here; `monitor schedule` runs the
+refresh every `MONITOR_ALERTS__ROLLUP_INTERVAL_S`.
+
+Two guards keep it exact despite a watermark on a client-stamped time:
+
+- each scan looks `OVERLAP` back past the watermark, so a classification stamped before the
+  previous scan but committed after it is still found (recomputing an hour twice is harmless);
+- each run also recomputes `SWEEP_HOURS_PER_RUN` hours of the last `SWEEP_SPAN` round-robin, so
+  what no classification marks (a re-sent story whose `published_at` moved to another hour
+  leaves its old hour one too high) is corrected within one sweep (7 days / 4 hours per 30 s
+  run: about 21 minutes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from monitor.store.models import Classification, RollupState, SentimentHourly, Story
+from monitor.store.queries import ROLLUP_NAME, _as_utc, _bucket, _current_of_story, floor_hour
+
+HOUR = timedelta(hours=1)
+OVERLAP = timedelta(minutes=2)
+SWEEP_SPAN = timedelta(days=7)
+SWEEP_HOURS_PER_RUN = 4
+
+
+@dataclass(frozen=True)
+class RollupReport:
+    """What one refresh did."""
+
+    hours: list[datetime]  # hours recomputed (touched, plus the sweep's), oldest first
+    rows: int  # sentiment_hourly rows written
+    watermark: datetime | None
+
+
+def refresh_sentiment_hourly(session: Session, *, now: datetime) -> RollupReport:
+    """Recompute the hours touched since the last run, then advance the watermark.
+
+    The caller owns the transaction; commit it to publish the new hours and watermark together.
+    On PostgreSQL the state row is locked, so concurrent refreshes run one after the other.
+    """
+    state = session.get(RollupState, ROLLUP_NAME, with_for_update=True)
+    if state is None:
+        state = RollupState(name=ROLLUP_NAME)
+        session.add(state)
+    watermark = _as_utc(state.watermark) if state.watermark is not None else None
+
+    touched, newest = _touched_hours(session, since=watermark - OVERLAP if watermark else None)
+    hours = set(touched)
+    if watermark is not None:  # the first run rebuilds every hour anyway
+        sweep, state.sweep_hour = _sweep(state.sweep_hour, now)
+        hours.update(sweep)
+    ordered = sorted(hours)
+    rows = sum(_recompute(session, start, end) for start, end in _runs(ordered))
+
+    if newest is not None and (watermark is None or newest > watermark):
+        state.watermark = newest
+    state.refreshed_at = now
+    session.flush()
+    return RollupReport(hours=ordered, rows=rows, watermark=state.watermark)
+
+
+def _touched_hours(
+    session: Session, *, since: datetime | None
+) -> tuple[list[datetime], datetime | None]:
+    """Hours of stories whose current classification is newer than `since` (all when None),
+    and the newest `classified_at` among them."""
+    hour = _bucket(session, Story.published_at, 3600).label("hour")
+    stmt = (
+        select(hour, func.max(Classification.classified_at))
+        .join(Classification, _current_of_story())
+        .group_by(hour)
+    )
+    if since is not None:
+        stmt = stmt.where(Classification.classified_at > since)
+    found = session.execute(stmt).all()
+    hours = [_from_epoch(row[0]) for row in found]
+    newest = max((_as_utc(row[1]) for row in found), default=None)
+    return hours, newest
+
+
+def _sweep(cursor: datetime | None, now: datetime) -> tuple[list[datetime], datetime]:
+    """The next few hours of the round-robin re-check, and where the next run continues."""
+    last = floor_hour(now)
+    first = last - SWEEP_SPAN
+    hour = _as_utc(cursor) if cursor is not None else first
+    hours = []
+    for _ in range(SWEEP_HOURS_PER_RUN):
+        if not first <= hour <= last:
+            hour = first
+        hours.append(hour)
+        hour += HOUR
+    return hours, hour
+
+
+def _runs(hours: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
+    """Sorted hours as [start, end) runs of consecutive hours."""
+    runs: list[tuple[datetime, datetime]] = []
+    for hour in hours:
+        if runs and runs[-1][1] == hour:
+            runs[-1] = (runs[-1][0], hour + HOUR)
+        else:
+            runs.append((hour, hour + HOUR))
+    return runs
+
+
+def _recompute(session: Session, start: datetime, end: datetime) -> int:
+    """Replace the rollup rows of hours [start, end) with a fresh aggregate of the live tables."""
+    hour = _bucket(session, Story.published_at, 3600).label("hour")
+
+    def count(sentiment: str) -> Any:
+        return func.sum(case((Classification.sentiment == sentiment, 1), else_=0))
+
+    stmt = (
+        select(
+            hour,
+            Classification.topic,
+            func.count(),
+            count("negative"),
+            count("neutral"),
+            count("positive"),
+            func.sum(Classification.sentiment_score),
+        )
+        .join(Classification, _current_of_story())
+        .where(Story.published_at >= start, Story.published_at < end)
+        .group_by(hour, Classification.topic)
+    )
+    rows = [
+        {
+            "hour": _from_epoch(r[0]),
+            "topic": r[1],
+            "stories": int(r[2]),
+            "negative": int(r[3]),
+            "neutral": int(r[4]),
+            "positive": int(r[5]),
+            "score_sum": float(r[6] or 0.0),
+        }
+        for r in session.execute(stmt).all()
+    ]
+    session.execute(
+        delete(SentimentHourly).where(SentimentHourly.hour >= start, SentimentHourly.hour < end)
+    )
+    if rows:
+        session.execute(insert(SentimentHourly), rows)
+    return len(rows)
+
+
+def _from_epoch(seconds: Any) -> datetime:
+    return datetime.fromtimestamp(int(seconds), UTC)
