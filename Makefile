@@ -23,7 +23,8 @@ up: setup ## run everything locally on embedded defaults (broker, SQLite, shippe
 	$(BIN)/monitor up
 
 system-deps: ## Debian packages for the browser tests (chromium); needs root or sudo
-	bash scripts/install-system-deps.sh
+	@# Without them only the browser test skips (it says why), so a failed install is a warning.
+	@bash scripts/install-system-deps.sh || echo "warning: could not install chromium; the browser test will skip"
 
 test: setup system-deps ## run the whole test suite (starts its own broker; uses PostgreSQL on 127.0.0.1:5432)
 	$(BIN)/python -m pytest
