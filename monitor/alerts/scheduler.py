@@ -92,31 +92,22 @@ def build_scheduler(jobs: AlertJobs) -> BackgroundScheduler:
     """A not-yet-started scheduler with all jobs, the first runs due immediately."""
     scheduler = BackgroundScheduler(timezone=UTC)
     start = datetime.now(UTC)
-    common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
-    scheduler.add_job(
-        jobs.run_detector,
-        "interval",
-        seconds=jobs.settings.interval_s,
-        id="detector",
-        next_run_time=start,
-        **common,
-    )
-    scheduler.add_job(
-        jobs.run_dispatcher,
-        "interval",
-        seconds=jobs.settings.dispatch_interval_s,
-        id="dispatcher",
-        next_run_time=start,
-        **common,
-    )
-    scheduler.add_job(
-        jobs.run_rollup,
-        "interval",
-        seconds=jobs.settings.rollup_interval_s,
-        id="rollup",
-        next_run_time=start,
-        **common,
-    )
+    every = {
+        "detector": (jobs.run_detector, jobs.settings.interval_s),
+        "dispatcher": (jobs.run_dispatcher, jobs.settings.dispatch_interval_s),
+        "rollup": (jobs.run_rollup, jobs.settings.rollup_interval_s),
+    }
+    for job_id, (run, seconds) in every.items():
+        scheduler.add_job(
+            run,
+            "interval",
+            seconds=seconds,
+            id=job_id,
+            next_run_time=start,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
     return scheduler
 
 

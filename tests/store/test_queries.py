@@ -3,40 +3,16 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.store import migrate, queries
-from monitor.store.db import make_engine, make_sessionmaker
+from monitor.store import queries
 from monitor.store.models import Alert, Classification, DeadLetter, Story
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 _n = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'monitor.db'}"
-    migrate.upgrade(url)
-    return url
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def db(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[sessionmaker[Session]]:
-    """An empty migrated database of each kind."""
-    if request.param == "postgresql":
-        yield request.getfixturevalue("clean_db")
-        return
-    engine = make_engine(sqlite_url)
-    sessions = make_sessionmaker(engine)
-    with sessions.begin() as session:
-        for model in (Classification, Story, DeadLetter, Alert):
-            session.query(model).delete()
-    yield sessions
-    engine.dispose()
 
 
 def add_story(

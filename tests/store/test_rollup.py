@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -11,14 +10,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.store import queries, rollup
-from monitor.store.db import make_engine, make_sessionmaker
 from monitor.store.models import (
-    Alert,
-    Classification,
-    DeadLetter,
-    RollupState,
     SentimentHourly,
-    Story,
 )
 from tests.store.test_queries import add_story
 
@@ -26,30 +19,6 @@ T0 = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 END = T0 + timedelta(days=3, hours=5)
 TOPICS = ("Earnings", "Energy | Oil", "Macro")
 SENTIMENTS = ("negative", "neutral", "positive")
-
-
-@pytest.fixture(scope="module")
-def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'monitor.db'}"
-    from monitor.store import migrate
-
-    migrate.upgrade(url)
-    return url
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def db(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[sessionmaker[Session]]:
-    """An empty migrated database of each kind."""
-    if request.param == "postgresql":
-        yield request.getfixturevalue("clean_db")
-        return
-    engine = make_engine(sqlite_url)
-    sessions = make_sessionmaker(engine)
-    with sessions.begin() as session:
-        for model in (Classification, Story, DeadLetter, Alert, SentimentHourly, RollupState):
-            session.query(model).delete()
-    yield sessions
-    engine.dispose()
 
 
 def refresh(sessions: sessionmaker[Session], now: datetime) -> rollup.RollupReport:

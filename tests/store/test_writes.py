@@ -3,17 +3,13 @@ update the story and give it a new current classification."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.store import migrate
-from monitor.store.db import make_engine, make_sessionmaker
 from monitor.store.models import Classification, DeadLetter, Story
 from monitor.store.writes import DeadLetterRow, StoryRow, write_batch
 
@@ -48,18 +44,9 @@ def make_row(external_id: str = "s1", offset: int = 0, **changes: object) -> Sto
     return replace(row, **changes)  # type: ignore[arg-type]
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def sessions(
-    request: pytest.FixtureRequest, clean_db, tmp_path: Path
-) -> Iterator[sessionmaker[Session]]:
-    if request.param == "postgresql":
-        yield clean_db
-        return
-    url = f"sqlite:///{tmp_path / 'w.db'}"
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
+@pytest.fixture
+def sessions(db: sessionmaker[Session]) -> sessionmaker[Session]:
+    return db
 
 
 def write(sessions: sessionmaker[Session], rows: list[StoryRow], dead: list[DeadLetterRow] = []):  # noqa: B006
