@@ -3,7 +3,7 @@ as its longest text (on CPU an LSTM's cost is proportional to the padded length)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,15 +72,31 @@ def predict(
     model: NewsLSTM, data: EncodedSet, device: torch.device, batch_size: int = 512
 ) -> tuple[np.ndarray, np.ndarray]:
     """(N, n_topics) and (N, n_sentiments) probabilities, in the set's order."""
+
+    def forward(ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = model(ids, lengths)
+        return out.topic_logits.float().softmax(-1), out.sentiment_logits.float().softmax(-1)
+
     model.eval()
+    return batched_outputs(forward, data, device, batch_size)
+
+
+def batched_outputs(
+    forward: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
+    data: EncodedSet,
+    device: torch.device,
+    batch_size: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run a two-headed `forward(ids, lengths)` over the set in batches of similar length
+    (longest first, so little padding) and return both outputs in the set's order."""
     order = np.argsort(-data.lengths.numpy(), kind="stable")
     topic, sentiment = [], []
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             ids, lengths, _, _ = data.batch(order[start : start + batch_size], device)
-            out = model(ids, lengths)
-            topic.append(out.topic_logits.float().softmax(-1).cpu().numpy())
-            sentiment.append(out.sentiment_logits.float().softmax(-1).cpu().numpy())
+            t, s = forward(ids, lengths)
+            topic.append(t.float().cpu().numpy())
+            sentiment.append(s.float().cpu().numpy())
     inverse = np.empty_like(order)
     inverse[order] = np.arange(len(order))
     return np.concatenate(topic)[inverse], np.concatenate(sentiment)[inverse]

@@ -29,18 +29,40 @@ from monitor.settings import SHIPPED_CHECKPOINT
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="maximum epochs")
 @click.option("--seed", type=int, default=None, help="seed of the split, init and batch order")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto")
+@click.option(
+    "--distill/--no-distill",
+    default=True,
+    show_default=True,
+    help="learn from a fine-tuned MiniLM teacher as well as from the labels",
+)
+@click.option(
+    "--teacher-cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="where the teacher and its soft labels are kept between runs [default: .cache/teacher]",
+)
 def train_command(
-    data_dir: Path | None, output: Path | None, epochs: int | None, seed: int | None, device: str
+    data_dir: Path | None,
+    output: Path | None,
+    epochs: int | None,
+    seed: int | None,
+    device: str,
+    distill: bool,
+    teacher_cache: Path | None,
 ) -> None:
-    """Train the topic + sentiment BiLSTM; the defaults reproduce the shipped checkpoint."""
+    """Train the topic + sentiment BiLSTM; the defaults reproduce the shipped checkpoint.
+
+    With distillation (the default) a MiniLM teacher is fine-tuned first on the same training
+    rows and cached; later runs with the same data and teacher settings reuse it."""
     from monitor.nlp.train import TrainConfig, train
 
-    config = TrainConfig(device=device)
+    config = TrainConfig(device=device, distill=distill)
     overrides: dict[str, Any] = {
         "data_dir": data_dir,
         "output": output,
         "epochs": epochs,
         "seed": seed,
+        "teacher_cache": teacher_cache,
     }
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     try:
@@ -53,6 +75,11 @@ def train_command(
         click.echo(
             f"  {task:<10} accuracy {scores['accuracy']:.4f}  macro-F1 {scores['macro_f1']:.4f}"
             f"  (n={scores['n']}, validation)"
+        )
+    for task, scores in result.metrics.get("teacher", {}).get("validation", {}).items():
+        click.echo(
+            f"  teacher {task:<10} accuracy {scores['accuracy']:.4f}"
+            f"  macro-F1 {scores['macro_f1']:.4f}"
         )
 
 

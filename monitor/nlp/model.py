@@ -117,3 +117,14 @@ def masked_cross_entropy(
     return F.cross_entropy(
         logits, labels, weight=weight, ignore_index=IGNORE_INDEX, label_smoothing=label_smoothing
     )
+
+
+def distillation_loss(
+    student_logits: torch.Tensor, teacher_logits: torch.Tensor, *, temperature: float
+) -> torch.Tensor:
+    """KL(teacher ‖ student) between the temperature-softened distributions, times T² so the
+    gradient scale does not change with T (Hinton et al., 2015)."""
+    teacher = F.log_softmax(teacher_logits.float() / temperature, dim=-1)
+    student = F.log_softmax(student_logits.float() / temperature, dim=-1)
+    kl = F.kl_div(student, teacher, log_target=True, reduction="batchmean")
+    return kl * temperature**2

@@ -8,6 +8,7 @@ other way round, so each head only learns from the texts labelled for it.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
 import time
@@ -21,13 +22,32 @@ import torch
 from tqdm import tqdm
 
 from monitor.nlp import data as nlp_data
+from monitor.nlp.augment import AugmentConfig, augment_ids
 from monitor.nlp.batching import EncodedSet, encode_set, length_bucketed_batches, predict
 from monitor.nlp.checkpoint import Checkpoint, save_checkpoint, weights_digest
 from monitor.nlp.classifier import pick_device
 from monitor.nlp.metrics import plot_confusion, report
-from monitor.nlp.model import IGNORE_INDEX, LSTMConfig, NewsLSTM, multitask_loss
+from monitor.nlp.model import (
+    IGNORE_INDEX,
+    LSTMConfig,
+    NewsLSTM,
+    NewsLSTMOutput,
+    distillation_loss,
+    multitask_loss,
+)
+from monitor.nlp.teacher import (
+    TeacherConfig,
+    TeacherOutput,
+    ensemble_logits,
+    fit_teacher,
+    load_cached,
+    load_weights,
+    save_cached,
+    save_weights,
+    validate_teacher,
+)
 from monitor.nlp.text import normalize
-from monitor.nlp.tokenizer import minilm_path
+from monitor.nlp.tokenizer import load_tokenizer, minilm_path
 from monitor.settings import REPO_ROOT
 
 MAX_CHECKPOINT_BYTES = 50 * 1024 * 1024
@@ -53,9 +73,15 @@ class TrainConfig:
     grad_clip: float = 1.0
     max_steps: int | None = None  # stop early after this many optimiser steps (tests, smoke runs)
     device: str = "auto"
-    threads: int = 1  # on a shared 2-core box 2 threads were 3.6× slower per step (contention)
+    threads: int = 2  # fixed, not 'all cores': float sums (and so the weights) depend on it
     progress: bool = True
     model: LSTMConfig = field(default_factory=LSTMConfig)  # hidden 256, mean+max pooling
+    distill: bool = True  # learn from a fine-tuned MiniLM teacher's soft labels too
+    teacher: TeacherConfig = field(default_factory=lambda: TeacherConfig(members=2))
+    teacher_cache: Path = REPO_ROOT / ".cache" / "teacher"
+    distill_alpha: float = 0.5  # weight of the hard-label loss; the rest goes to the teacher's
+    distill_temperature: float = 2.0
+    augment: AugmentConfig = field(default_factory=lambda: AugmentConfig(copies=2))
 
 
 @dataclass
@@ -75,11 +101,21 @@ def train(config: TrainConfig) -> TrainResult:
     splits, names, data_hash = _load_splits(config)
     encoded = {key: encode_set(splits[key], max_length=config.max_length) for key in splits}
     train_set = EncodedSet.concat([encoded["sentiment/train"], encoded["topic/train"]])
+    teacher: TeacherOutput | None = None
+    if config.distill:
+        train_set = transfer_set(train_set, config)
+        teacher = teacher_targets(config, train_set, encoded, names, data_hash, device)
+    torch.manual_seed(config.seed)  # the same student whether the teacher was cached or not
     model = NewsLSTM(config.model)
     if config.pretrained_embeddings:
         _load_minilm_embeddings(model)
     model.to(device)
     loop = _Loop(config, model, train_set, device)
+    if teacher is not None:
+        loop.targets = (
+            torch.from_numpy(teacher.topic_logits),
+            torch.from_numpy(teacher.sentiment_logits),
+        )
     loop.weights = {
         task: _class_weights(splits[f"{task}/train"].labels, len(names[task]), config).to(device)
         for task in names
@@ -108,7 +144,9 @@ def train(config: TrainConfig) -> TrainResult:
     assert best_state is not None  # at least one epoch ran
     model.load_state_dict(best_state)
     seconds = time.monotonic() - started
-    return _write_outputs(model, config, encoded, names, data_hash, history, seconds, device)
+    return _write_outputs(
+        model, config, encoded, names, data_hash, history, seconds, device, teacher
+    )
 
 
 class _Loop:
@@ -119,6 +157,7 @@ class _Loop:
     ) -> None:
         self.config, self.model, self.data, self.device = config, model, data, device
         self.weights: dict[str, torch.Tensor] = {}
+        self.targets: tuple[torch.Tensor, torch.Tensor] | None = None  # teacher topic, sentiment
         self.optimizer = _optimizer(model, config)
         total = config.epochs * math.ceil(len(data) / config.batch_size)
         self.schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -151,6 +190,10 @@ class _Loop:
                 sentiment_weight=self.weights["sentiment"],
                 label_smoothing=config.label_smoothing,
             )
+            if self.targets is not None:
+                loss = config.distill_alpha * loss + (1 - config.distill_alpha) * self._distill(
+                    out, torch.as_tensor(rows)
+                )
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
@@ -162,6 +205,15 @@ class _Loop:
             if self.out_of_steps:
                 break
         return total / max(n, 1)
+
+    def _distill(self, out: NewsLSTMOutput, rows: torch.Tensor) -> torch.Tensor:
+        """Both heads learn the teacher's distributions on every text, labelled for them or not."""
+        assert self.targets is not None
+        topic, sentiment = (t[rows].to(self.device) for t in self.targets)
+        temperature = self.config.distill_temperature
+        return distillation_loss(
+            out.topic_logits, topic, temperature=temperature
+        ) + distillation_loss(out.sentiment_logits, sentiment, temperature=temperature)
 
     def show(self, epoch: int, loss: float, refresh: bool = True, **scores: float) -> None:
         self.bar.set_postfix(epoch=epoch + 1, loss=f"{loss:.3f}", **scores, refresh=refresh)
@@ -245,6 +297,74 @@ def _optimizer(model: NewsLSTM, config: TrainConfig) -> torch.optim.Optimizer:
     )
 
 
+def transfer_set(train_set: EncodedSet, config: TrainConfig) -> EncodedSet:
+    """The texts the student learns the teacher from: the training texts, then
+    `config.augment.copies` augmented copies of each, which carry no hard label."""
+    if config.augment.copies == 0:
+        return train_set
+    ids, lengths = augment_ids(
+        train_set.input_ids,
+        train_set.lengths,
+        config.augment,
+        mask_id=load_tokenizer().mask_token_id,
+        seed=config.seed,
+    )
+    unlabelled = np.full((len(lengths), 2), IGNORE_INDEX, dtype=train_set.labels.dtype)
+    return EncodedSet.concat([train_set, EncodedSet(ids, lengths, unlabelled)])
+
+
+def teacher_targets(
+    config: TrainConfig,
+    transfer: EncodedSet,
+    encoded: dict[str, EncodedSet],
+    names: dict[str, tuple[str, ...]],
+    data_hash: str,
+    device: torch.device,
+) -> TeacherOutput:
+    """The teacher's logits on the transfer set, from the cache when present. The teacher is
+    fine-tuned on the labelled training rows only (never on validation rows), or reloaded when
+    an earlier run with the same data and teacher settings saved it."""
+    keys = [
+        config.teacher.key(data_hash, TeacherConfig.member_seed(config.seed, m), config.max_length)
+        for m in range(config.teacher.members)
+    ]
+    cache = Path(config.teacher_cache)
+    targets_key = hashlib.sha256(f"{keys}:{asdict(config.augment)}".encode()).hexdigest()[:16]
+    cached = load_cached(cache / f"targets-{targets_key}.pt")
+    if cached is not None:
+        return cached
+    started = time.monotonic()
+    valid_sets = {task: encoded[f"{task}/valid"] for task in names}
+    teachers = []
+    for member, key in enumerate(keys):
+        teacher = load_weights(cache / f"teacher-{key}.pt", names)
+        if teacher is None:
+            labelled = EncodedSet.concat([encoded["sentiment/train"], encoded["topic/train"]])
+            weights = {
+                task: _class_weights(encoded[f"{task}/train"].labels, len(names[task]), config)
+                for task in names
+            }
+            teacher, _ = fit_teacher(
+                config.teacher,
+                labelled,
+                valid_sets,
+                names,
+                weights,
+                seed=TeacherConfig.member_seed(config.seed, member),
+                device=device,
+                progress=config.progress,
+            )
+            save_weights(cache / f"teacher-{key}.pt", teacher)
+        teachers.append(teacher.cpu())
+    topic, sentiment = ensemble_logits(teachers, transfer, device)
+    validation = validate_teacher(teachers, valid_sets, names, device)
+    output = TeacherOutput(topic, sentiment, validation, time.monotonic() - started)
+    save_cached(cache / f"targets-{targets_key}.pt", output)
+    if config.threads > 0:
+        torch.set_num_threads(config.threads)  # the teacher may have used more
+    return output
+
+
 def _validate(
     model: NewsLSTM,
     encoded: dict[str, EncodedSet],
@@ -270,6 +390,7 @@ def _write_outputs(
     history: list[dict[str, float]],
     seconds: float,
     device: torch.device,
+    teacher: TeacherOutput | None,
 ) -> TrainResult:
     scores = _validate(model, encoded, names, device)
     model.cpu().eval()
@@ -284,6 +405,15 @@ def _write_outputs(
         "epochs_run": len(history),
         "train_seconds": round(seconds, 1),
     }
+    if teacher is not None:
+        metrics["teacher"] = {
+            "validation": {
+                t: {k: s[k] for k in ("accuracy", "macro_f1", "n")}
+                for t, s in teacher.validation.items()
+            },
+            "transfer_texts": len(teacher.topic_logits),
+            "seconds": round(teacher.seconds, 1),
+        }
     train_config = _jsonable(asdict(config))
     output = Path(config.output)
     save_checkpoint(

@@ -5,6 +5,7 @@ from monitor.nlp.model import (
     IGNORE_INDEX,
     LSTMConfig,
     NewsLSTM,
+    distillation_loss,
     masked_cross_entropy,
     multitask_loss,
 )
@@ -52,3 +53,24 @@ def test_forward_returns_both_heads_and_loss_with_padding() -> None:
     # padding must not change a text's encoding
     alone = model(torch.tensor([[8]]), torch.tensor([1]))
     assert torch.allclose(alone.topic_logits, out.topic_logits[1:], atol=1e-6)
+
+
+def test_distillation_loss_is_zero_at_the_teacher_and_pulls_towards_it() -> None:
+    teacher = torch.tensor([[2.0, 0.0, -1.0], [0.0, 3.0, 0.0]])
+    assert distillation_loss(teacher.clone(), teacher, temperature=2.0).item() < 1e-6
+    student = torch.zeros(2, 3, requires_grad=True)
+    loss = distillation_loss(student, teacher, temperature=2.0)
+    assert loss.item() > 0
+    loss.backward()
+    assert student.grad is not None
+    stepped = (student - student.grad).detach()  # one gradient step moves towards the teacher
+    assert distillation_loss(stepped, teacher, temperature=2.0) < loss
+
+
+def test_distillation_loss_scales_with_temperature_squared() -> None:
+    """At high T the T² factor keeps the loss (and gradients) from vanishing."""
+    teacher = torch.tensor([[1.0, 0.0, -1.0]])
+    student = torch.zeros(1, 3)
+    low = distillation_loss(student, teacher, temperature=1.0).item()
+    high = distillation_loss(student, teacher, temperature=4.0).item()
+    assert high > 0.1 * low

@@ -1,18 +1,40 @@
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 from click.testing import CliRunner
 
+from monitor.nlp.augment import AugmentConfig
 from monitor.nlp.checkpoint import load_checkpoint
 from monitor.nlp.commands import evaluate_command
 from monitor.nlp.data import DataError
 from monitor.nlp.evaluate import evaluate
 from monitor.nlp.model import LSTMConfig
+from monitor.nlp.teacher import TeacherConfig
 from monitor.nlp.train import TrainConfig, train
 
 TINY = LSTMConfig(embed_dim=16, hidden_dim=8, dropout=0.0, embed_dropout=0.0)
+TINY_TEACHER = TeacherConfig(epochs=1, batch_size=16, max_steps=2, threads=1, members=2)
+
+
+def tiny_config(data_dir: Path, output: Path, teacher_cache: Path) -> TrainConfig:
+    """A few steps of the real pipeline: two MiniLM teachers (2 steps each), an augmented
+    transfer set, a distilled tiny student."""
+    return TrainConfig(
+        data_dir=data_dir,
+        output=output,
+        epochs=2,
+        batch_size=16,
+        max_steps=6,
+        pretrained_embeddings=False,
+        progress=False,
+        model=TINY,
+        teacher=TINY_TEACHER,
+        teacher_cache=teacher_cache,
+        augment=AugmentConfig(copies=1),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -23,16 +45,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     data_dir = tmp_path_factory.mktemp("data")
     write_rows(data_dir / "tfns_sentiment_train.csv", SENTIMENT_ROWS)
     write_rows(data_dir / "tfns_topic_train.csv", TOPIC_ROWS)
-    config = TrainConfig(
-        data_dir=data_dir,
-        output=data_dir.parent / "out" / "tiny.pt",
-        epochs=2,
-        batch_size=16,
-        max_steps=6,
-        pretrained_embeddings=False,
-        progress=False,
-        model=TINY,
-    )
+    config = tiny_config(data_dir, data_dir.parent / "out" / "tiny.pt", data_dir.parent / "cache")
     result = train(config)
     assert result.checkpoint == config.output
     return result.checkpoint, data_dir
@@ -51,22 +64,36 @@ def test_training_writes_loadable_checkpoint_and_metrics(trained: tuple[Path, Pa
     assert 0.0 <= metrics["validation"]["sentiment"]["accuracy"] <= 1.0
     assert path.with_name("confusion_topic.png").stat().st_size > 1000
     assert path.with_name("confusion_sentiment.png").stat().st_size > 1000
+    teacher = metrics["teacher"]
+    assert set(teacher["validation"]) == {"sentiment", "topic"}
+    n_train = 3 * 10 + 20 * 3  # labelled training rows: 2 of 12 and 1 of 4 per class held out
+    assert teacher["transfer_texts"] == 2 * n_train  # and one augmented copy of each
+
+
+def test_teacher_is_cached_and_not_fitted_again(
+    trained: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, data_dir = trained
+    cache = data_dir.parent / "cache"
+    assert len(list(cache.glob("teacher-*.pt"))) == 2  # one file per ensemble member
+    assert len(list(cache.glob("targets-*.pt"))) == 1
+
+    def refit(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the cached teacher should have been used")
+
+    monkeypatch.setattr("monitor.nlp.train.fit_teacher", refit)
+    result = train(tiny_config(data_dir, tmp_path / "cached.pt", cache))
+    assert result.version == load_checkpoint(path).version  # same targets, same student
+    # other augmentation settings: new targets from the saved teacher, still no refit
+    other = tiny_config(data_dir, tmp_path / "other.pt", cache)
+    train(replace(other, augment=AugmentConfig(copies=2)))
+    assert len(list(cache.glob("targets-*.pt"))) == 2
 
 
 def test_training_is_deterministic(trained: tuple[Path, Path], tmp_path: Path) -> None:
     path, data_dir = trained
-    again = train(
-        TrainConfig(
-            data_dir=data_dir,
-            output=tmp_path / "again.pt",
-            epochs=2,
-            batch_size=16,
-            max_steps=6,
-            pretrained_embeddings=False,
-            progress=False,
-            model=TINY,
-        )
-    )
+    # a fresh cache: the teacher is fine-tuned again, so this checks the whole chain
+    again = train(tiny_config(data_dir, tmp_path / "again.pt", tmp_path / "cache"))
     first = load_checkpoint(path).model.state_dict()
     second = load_checkpoint(again.checkpoint).model.state_dict()
     assert all(torch.equal(first[k], second[k]) for k in first)

@@ -1,0 +1,61 @@
+"""Token-level augmentation that widens the distillation transfer set.
+
+A student learns a teacher's function best from many inputs near the training texts, not only
+the texts themselves (Tang et al., 2019, "Distilling Task-Specific Knowledge from BERT into Simple
+Neural Networks"). Each copy masks some WordPieces ([MASK]) and sometimes keeps only a contiguous
+span of the text; the teacher labels every copy, so a copy that lost its key word gets the
+teacher's (less certain) view of it rather than the original's hard label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    copies: int = 0  # augmented copies per training text; 0 = none
+    mask_prob: float = 0.1  # chance that a WordPiece is replaced by [MASK]
+    crop_prob: float = 0.25  # chance that a copy keeps only a contiguous span
+    min_keep: float = 0.6  # a kept span holds at least this share of the text's pieces
+
+
+def augment_ids(
+    input_ids: torch.Tensor,
+    lengths: torch.Tensor,
+    config: AugmentConfig,
+    *,
+    mask_id: int,
+    seed: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`config.copies` augmented copies of each row (row-major: all copies of row 0 first).
+
+    Rows start with [CLS] and end with [SEP] (the tokenizer's template); both stay in place."""
+    rng = np.random.default_rng(seed)
+    ids = input_ids.numpy()
+    lens = lengths.numpy()
+    out = np.zeros((len(ids) * config.copies, ids.shape[1]), dtype=ids.dtype)
+    out_lens = np.zeros(len(ids) * config.copies, dtype=lens.dtype)
+    for i, (row, length) in enumerate(zip(ids, lens, strict=True)):
+        inner = row[1 : length - 1]  # the pieces between [CLS] and [SEP]
+        for c in range(config.copies):
+            pieces = inner.copy()
+            if len(pieces) > 3 and rng.random() < config.crop_prob:
+                keep = int(
+                    rng.integers(
+                        max(1, int(np.ceil(config.min_keep * len(pieces)))), len(pieces) + 1
+                    )
+                )
+                start = int(rng.integers(0, len(pieces) - keep + 1))
+                pieces = pieces[start : start + keep]
+            masked = rng.random(len(pieces)) < config.mask_prob
+            pieces[masked] = mask_id
+            j = i * config.copies + c
+            out[j, 0] = row[0]
+            out[j, 1 : 1 + len(pieces)] = pieces
+            out[j, 1 + len(pieces)] = row[length - 1]
+            out_lens[j] = len(pieces) + 2
+    return torch.from_numpy(out), torch.from_numpy(out_lens)
