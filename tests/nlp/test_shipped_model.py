@@ -1,0 +1,39 @@
+"""The shipped checkpoint is what MODEL.md and its metrics JSON say it is.
+
+Needs the labelled data in ../shared/data (read at run time, never committed); skipped without it.
+"""
+
+import json
+
+import pytest
+
+from monitor.nlp.checkpoint import load_checkpoint
+from monitor.nlp.data import FILES
+from monitor.nlp.evaluate import evaluate
+from monitor.nlp.train import MAX_CHECKPOINT_BYTES, TrainConfig
+from monitor.settings import REPO_ROOT, SHIPPED_CHECKPOINT
+
+DATA_DIR = TrainConfig().data_dir
+METRICS = SHIPPED_CHECKPOINT.with_name(
+    SHIPPED_CHECKPOINT.name.removesuffix(".pt") + ".metrics.json"
+)
+
+
+def test_shipped_checkpoint_fits_the_size_limit_and_matches_its_metrics_file() -> None:
+    assert SHIPPED_CHECKPOINT.stat().st_size <= MAX_CHECKPOINT_BYTES
+    metrics = json.loads(METRICS.read_text())
+    checkpoint = load_checkpoint(SHIPPED_CHECKPOINT)
+    assert checkpoint.version == metrics["version"]
+    assert checkpoint.metrics["validation"] == metrics["validation"]
+    assert checkpoint.version in (REPO_ROOT / "MODEL.md").read_text()
+
+
+@pytest.mark.skipif(not (DATA_DIR / FILES["sentiment"]).is_file(), reason="no data in ../shared")
+@pytest.mark.parametrize("task", ["sentiment", "topic"])
+def test_shipped_checkpoint_scores_what_its_metrics_say(task: str) -> None:
+    """Re-scoring the held-out rows gives the recorded figures (so MODEL.md's are real)."""
+    recorded = json.loads(METRICS.read_text())["validation"][task]
+    result = evaluate(SHIPPED_CHECKPOINT, DATA_DIR / FILES[task], task, split="validation")
+    assert result["n"] == recorded["n"]
+    assert result["accuracy"] == pytest.approx(recorded["accuracy"], abs=0.002)
+    assert result["macro_f1"] == pytest.approx(recorded["macro_f1"], abs=0.002)
