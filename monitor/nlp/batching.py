@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
 from monitor.nlp.data import Labelled
+from monitor.nlp.metrics import report
 from monitor.nlp.model import NewsLSTM
 from monitor.nlp.tokenizer import encode
 
@@ -100,3 +102,23 @@ def batched_outputs(
     inverse = np.empty_like(order)
     inverse[order] = np.arange(len(order))
     return np.concatenate(topic)[inverse], np.concatenate(sentiment)[inverse]
+
+
+def task_reports(
+    outputs: Callable[[EncodedSet], tuple[np.ndarray, np.ndarray]],
+    valid_sets: dict[str, EncodedSet],
+    names: dict[str, tuple[str, ...]],
+) -> dict[str, dict[str, Any]]:
+    """Each task's report on its own validation set, scored on the matching head of a
+    two-headed `outputs(set)` (probabilities or logits: only the argmax counts)."""
+    scores = {}
+    for task, valid in valid_sets.items():
+        topic, sentiment = outputs(valid)
+        column, scored = (0, topic) if task == "topic" else (1, sentiment)
+        scores[task] = report(valid.labels[:, column], scored.argmax(1), names[task])
+    return scores
+
+
+def mean_macro_f1(scores: dict[str, dict[str, Any]]) -> float:
+    """The model-selection score: the tasks' validation macro-F1s, averaged."""
+    return sum(s["macro_f1"] for s in scores.values()) / len(scores)

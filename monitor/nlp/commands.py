@@ -69,18 +69,14 @@ def train_command(
         result = train(config)
     except MonitorError as exc:
         raise click.ClickException(str(exc)) from None
-    validation = result.metrics["validation"]
     click.echo(f"wrote {result.checkpoint} ({result.version}) in {result.seconds:.0f} s")
-    for task, scores in validation.items():
-        click.echo(
-            f"  {task:<10} accuracy {scores['accuracy']:.4f}  macro-F1 {scores['macro_f1']:.4f}"
-            f"  (n={scores['n']}, validation)"
-        )
-    for task, scores in result.metrics.get("teacher", {}).get("validation", {}).items():
-        click.echo(
-            f"  teacher {task:<10} accuracy {scores['accuracy']:.4f}"
-            f"  macro-F1 {scores['macro_f1']:.4f}"
-        )
+    teacher = result.metrics.get("teacher", {}).get("validation", {})
+    for who, validation in (("", result.metrics["validation"]), ("teacher ", teacher)):
+        for task, scores in validation.items():
+            click.echo(
+                f"  {who}{task:<10} accuracy {scores['accuracy']:.4f}"
+                f"  macro-F1 {scores['macro_f1']:.4f}  (n={scores['n']}, validation)"
+            )
 
 
 @click.command("evaluate")

@@ -7,8 +7,9 @@ and the other way round, and the targets say how close the other classes were. T
 (the shipped LSTM) stays small and fast; the teacher is only used while training, and is never
 shipped. It sees the training rows only: the validation split stays unseen by both.
 
-The teacher's logits on the training texts are cached (keyed by the data hash and the teacher's
-settings), so re-running `monitor train` with other student settings does not fine-tune again.
+The fine-tuned teachers and their logits on the transfer set are cached (keyed by the data hash
+and the settings), so re-running `monitor train` with other student settings does not fine-tune
+again.
 """
 
 from __future__ import annotations
@@ -26,8 +27,13 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from monitor.nlp.batching import EncodedSet, batched_outputs, length_bucketed_batches
-from monitor.nlp.metrics import report
+from monitor.nlp.batching import (
+    EncodedSet,
+    batched_outputs,
+    length_bucketed_batches,
+    mean_macro_f1,
+    task_reports,
+)
 from monitor.nlp.model import multitask_loss
 from monitor.nlp.tokenizer import minilm_path
 
@@ -62,7 +68,7 @@ class TeacherConfig:
 
 @dataclass
 class TeacherOutput:
-    """Teacher logits for the training texts (in the order given) and its validation figures."""
+    """Teacher logits for the transfer texts (in the order given) and its validation figures."""
 
     topic_logits: np.ndarray  # (N, n_topics) float32
     sentiment_logits: np.ndarray  # (N, n_sentiments) float32
@@ -81,9 +87,10 @@ class MiniLMTeacher(nn.Module):
 
         hf_logging.set_verbosity_error()  # not a warning: the unused pooler is left out on purpose
         self.encoder = BertModel.from_pretrained(minilm_path(), add_pooling_layer=False)
+        width = self.encoder.config.hidden_size
         self.dropout = nn.Dropout(0.1)
-        self.topic_head = nn.Linear(384, n_topics)
-        self.sentiment_head = nn.Linear(384, n_sentiments)
+        self.topic_head = nn.Linear(width, n_topics)
+        self.sentiment_head = nn.Linear(width, n_sentiments)
 
     def forward(
         self, input_ids: torch.Tensor, lengths: torch.Tensor
@@ -109,8 +116,7 @@ def load_cached(path: Path) -> TeacherOutput | None:
 
 def save_weights(path: Path, model: MiniLMTeacher) -> None:
     """The fine-tuned teacher itself, so new transfer texts can be labelled without refitting."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.to(torch.float32) for k, v in model.state_dict().items()}, path)
+    _save_atomically(model.state_dict(), path)
 
 
 def load_weights(path: Path, names: dict[str, tuple[str, ...]]) -> MiniLMTeacher | None:
@@ -122,17 +128,21 @@ def load_weights(path: Path, names: dict[str, tuple[str, ...]]) -> MiniLMTeacher
 
 
 def save_cached(path: Path, output: TeacherOutput) -> None:
+    payload = {
+        "topic_logits": torch.from_numpy(output.topic_logits),
+        "sentiment_logits": torch.from_numpy(output.sentiment_logits),
+        "validation": json.dumps(output.validation),
+        "seconds": output.seconds,
+    }
+    _save_atomically(payload, path)
+
+
+def _save_atomically(payload: object, path: Path) -> None:
+    """Write then rename: an interrupted run never leaves a half-written file in the cache
+    (a later run would trust it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    torch.save(
-        {
-            "topic_logits": torch.from_numpy(output.topic_logits),
-            "sentiment_logits": torch.from_numpy(output.sentiment_logits),
-            "validation": json.dumps(output.validation),
-            "seconds": output.seconds,
-        },
-        tmp,
-    )
+    torch.save(payload, tmp)
     tmp.replace(path)
 
 
@@ -146,12 +156,29 @@ def fit_teacher(
     seed: int,
     device: torch.device,
     progress: bool = True,
-) -> tuple[MiniLMTeacher, dict[str, dict[str, Any]]]:
-    """Fine-tune the teacher on `train_set`; return it at the epoch with the best mean validation
-    macro-F1, with that epoch's validation figures."""
-    torch.manual_seed(seed)
+) -> MiniLMTeacher:
+    """Fine-tune the teacher on `train_set`; return it at the epoch with the best mean
+    validation macro-F1. Uses `config.threads` torch threads and restores the caller's count."""
+    previous_threads = torch.get_num_threads()
     if config.threads > 0:
         torch.set_num_threads(config.threads)
+    try:
+        return _fit(config, train_set, valid_sets, names, class_weights, seed, device, progress)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _fit(
+    config: TeacherConfig,
+    train_set: EncodedSet,
+    valid_sets: dict[str, EncodedSet],
+    names: dict[str, tuple[str, ...]],
+    class_weights: dict[str, torch.Tensor],
+    seed: int,
+    device: torch.device,
+    progress: bool,
+) -> MiniLMTeacher:
+    torch.manual_seed(seed)
     model = MiniLMTeacher(len(names["topic"]), len(names["sentiment"])).to(device)
     optimizer = torch.optim.AdamW(
         [
@@ -172,7 +199,7 @@ def fit_teacher(
     )
     weights = {task: w.to(device) for task, w in class_weights.items()}
     bar = tqdm(total=total, disable=not progress, unit="step", desc="teacher")
-    best_score, best_validation, best_state = -1.0, {}, None
+    best_score, best_state = -1.0, None
     step = 0
     for epoch in range(config.epochs):
         model.train()
@@ -202,7 +229,7 @@ def fit_teacher(
             if step >= total:
                 break
         validation = validate_teacher([model], valid_sets, names, device)
-        score = (validation["sentiment"]["macro_f1"] + validation["topic"]["macro_f1"]) / 2
+        score = mean_macro_f1(validation)
         bar.set_postfix(
             epoch=epoch + 1,
             loss=f"{running / max(n, 1):.3f}",
@@ -210,14 +237,14 @@ def fit_teacher(
             t_f1=validation["topic"]["macro_f1"],
         )
         if score > best_score:
-            best_score, best_validation = score, validation
+            best_score = score
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         if step >= total:
             break
     bar.close()
     assert best_state is not None  # at least one epoch ran
     model.load_state_dict(best_state)
-    return model.eval(), best_validation
+    return model.eval()
 
 
 def logits(
@@ -245,11 +272,5 @@ def validate_teacher(
     names: dict[str, tuple[str, ...]],
     device: torch.device,
 ) -> dict[str, dict[str, Any]]:
-    scores = {}
-    for task, valid in valid_sets.items():
-        topic, sentiment = ensemble_logits(models, valid, device)
-        column = 0 if task == "topic" else 1
-        predicted = (topic if task == "topic" else sentiment).argmax(1)
-        full = report(valid.labels[:, column], predicted, names[task])
-        scores[task] = {k: full[k] for k in ("accuracy", "macro_f1", "n", "per_class")}
-    return scores
+    """The ensemble's report per task on its validation set."""
+    return task_reports(lambda data: ensemble_logits(models, data, device), valid_sets, names)

@@ -23,10 +23,17 @@ from tqdm import tqdm
 
 from monitor.nlp import data as nlp_data
 from monitor.nlp.augment import AugmentConfig, augment_ids
-from monitor.nlp.batching import EncodedSet, encode_set, length_bucketed_batches, predict
+from monitor.nlp.batching import (
+    EncodedSet,
+    encode_set,
+    length_bucketed_batches,
+    mean_macro_f1,
+    predict,
+    task_reports,
+)
 from monitor.nlp.checkpoint import Checkpoint, save_checkpoint, weights_digest
 from monitor.nlp.classifier import pick_device
-from monitor.nlp.metrics import plot_confusion, report
+from monitor.nlp.metrics import plot_confusion
 from monitor.nlp.model import (
     IGNORE_INDEX,
     LSTMConfig,
@@ -101,10 +108,17 @@ def train(config: TrainConfig) -> TrainResult:
     splits, names, data_hash = _load_splits(config)
     encoded = {key: encode_set(splits[key], max_length=config.max_length) for key in splits}
     train_set = EncodedSet.concat([encoded["sentiment/train"], encoded["topic/train"]])
+    weights = {
+        task: _class_weights(splits[f"{task}/train"].labels, len(names[task]), config)
+        for task in names
+    }
     teacher: TeacherOutput | None = None
     if config.distill:
-        train_set = transfer_set(train_set, config)
-        teacher = teacher_targets(config, train_set, encoded, names, data_hash, device)
+        transfer = transfer_set(train_set, config)
+        teacher = teacher_targets(
+            config, train_set, transfer, encoded, names, weights, data_hash, device
+        )
+        train_set = transfer
     torch.manual_seed(config.seed)  # the same student whether the teacher was cached or not
     model = NewsLSTM(config.model)
     if config.pretrained_embeddings:
@@ -116,16 +130,13 @@ def train(config: TrainConfig) -> TrainResult:
             torch.from_numpy(teacher.topic_logits),
             torch.from_numpy(teacher.sentiment_logits),
         )
-    loop.weights = {
-        task: _class_weights(splits[f"{task}/train"].labels, len(names[task]), config).to(device)
-        for task in names
-    }
+    loop.weights = {task: w.to(device) for task, w in weights.items()}
     history: list[dict[str, float]] = []
     best_state, best_score, stale = None, -1.0, 0
     for epoch in range(config.epochs):
         train_loss = loop.run_epoch(epoch)
         scores = _validate(model, encoded, names, device)
-        score = (scores["sentiment"]["macro_f1"] + scores["topic"]["macro_f1"]) / 2
+        score = mean_macro_f1(scores)
         history.append(_history_row(epoch, train_loss, score, scores))
         loop.show(
             epoch,
@@ -315,15 +326,17 @@ def transfer_set(train_set: EncodedSet, config: TrainConfig) -> EncodedSet:
 
 def teacher_targets(
     config: TrainConfig,
+    labelled: EncodedSet,
     transfer: EncodedSet,
     encoded: dict[str, EncodedSet],
     names: dict[str, tuple[str, ...]],
+    class_weights: dict[str, torch.Tensor],
     data_hash: str,
     device: torch.device,
 ) -> TeacherOutput:
-    """The teacher's logits on the transfer set, from the cache when present. The teacher is
-    fine-tuned on the labelled training rows only (never on validation rows), or reloaded when
-    an earlier run with the same data and teacher settings saved it."""
+    """The teachers' averaged logits on the transfer set, from the cache when present. Each
+    member is fine-tuned on the `labelled` training rows only (never on validation rows), or
+    reloaded when an earlier run with the same data and teacher settings saved it."""
     keys = [
         config.teacher.key(data_hash, TeacherConfig.member_seed(config.seed, m), config.max_length)
         for m in range(config.teacher.members)
@@ -339,29 +352,22 @@ def teacher_targets(
     for member, key in enumerate(keys):
         teacher = load_weights(cache / f"teacher-{key}.pt", names)
         if teacher is None:
-            labelled = EncodedSet.concat([encoded["sentiment/train"], encoded["topic/train"]])
-            weights = {
-                task: _class_weights(encoded[f"{task}/train"].labels, len(names[task]), config)
-                for task in names
-            }
-            teacher, _ = fit_teacher(
+            teacher = fit_teacher(
                 config.teacher,
                 labelled,
                 valid_sets,
                 names,
-                weights,
+                class_weights,
                 seed=TeacherConfig.member_seed(config.seed, member),
                 device=device,
                 progress=config.progress,
             )
             save_weights(cache / f"teacher-{key}.pt", teacher)
-        teachers.append(teacher.cpu())
+        teachers.append(teacher)
     topic, sentiment = ensemble_logits(teachers, transfer, device)
     validation = validate_teacher(teachers, valid_sets, names, device)
     output = TeacherOutput(topic, sentiment, validation, time.monotonic() - started)
     save_cached(cache / f"targets-{targets_key}.pt", output)
-    if config.threads > 0:
-        torch.set_num_threads(config.threads)  # the teacher may have used more
     return output
 
 
@@ -371,14 +377,8 @@ def _validate(
     names: dict[str, tuple[str, ...]],
     device: torch.device,
 ) -> dict[str, dict[str, Any]]:
-    scores = {}
-    for task in names:
-        valid = encoded[f"{task}/valid"]
-        topic_p, sentiment_p = predict(model, valid, device)
-        probs = topic_p if task == "topic" else sentiment_p
-        column = 0 if task == "topic" else 1
-        scores[task] = report(valid.labels[:, column], probs.argmax(1), names[task])
-    return scores
+    valid_sets = {task: encoded[f"{task}/valid"] for task in names}
+    return task_reports(lambda data: predict(model, data, device), valid_sets, names)
 
 
 def _write_outputs(
@@ -400,7 +400,7 @@ def _write_outputs(
         "validation": {
             t: {k: s[k] for k in ("accuracy", "macro_f1", "n")} for t, s in scores.items()
         },
-        "val_score": round(sum(s["macro_f1"] for s in scores.values()) / len(scores), 4),
+        "val_score": round(mean_macro_f1(scores), 4),
         "best_epoch": max(history, key=lambda h: h["val_score"])["epoch"],
         "epochs_run": len(history),
         "train_seconds": round(seconds, 1),

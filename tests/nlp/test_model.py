@@ -73,4 +73,4 @@ def test_distillation_loss_scales_with_temperature_squared() -> None:
     student = torch.zeros(1, 3)
     low = distillation_loss(student, teacher, temperature=1.0).item()
     high = distillation_loss(student, teacher, temperature=4.0).item()
-    assert high > 0.1 * low
+    assert 0.5 * low < high < 2 * low  # without T² it would be ~13× smaller
