@@ -49,6 +49,9 @@ class Pipeline:
             MONITOR_KAFKA__GROUP_ID=self.group,
             MONITOR_MODEL__CHECKPOINT=str(self.checkpoint),
             MONITOR_MODEL__DEVICE="cpu",
+            # Never a fixed port: several test runs (and a running stack) share this machine.
+            MONITOR_METRICS__PORT="0",
+            MONITOR_METRICS__SCHEDULE_PORT="0",
             PYTHONUNBUFFERED="1",
         )
         env.update(extra)

@@ -23,8 +23,8 @@ from tests.ingest.netutil import TcpProxy
 
 pytestmark = pytest.mark.integration
 
-# Small batches, so an outage lands between batches of one stream; metrics on any free port.
-CONSUMER_ENV = {"MONITOR_KAFKA__MAX_POLL_RECORDS": "50", "MONITOR_METRICS__PORT": "0"}
+# Small batches, so an outage lands between batches of one stream.
+CONSUMER_ENV = {"MONITOR_KAFKA__MAX_POLL_RECORDS": "50"}
 OUTAGE_S = 5.0
 
 

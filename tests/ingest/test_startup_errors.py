@@ -85,7 +85,6 @@ def test_unreachable_broker_names_the_setting_and_writes_nothing(pipeline: Pipel
     env = pipeline.env(
         MONITOR_KAFKA__BOOTSTRAP_SERVERS=closed,
         MONITOR_KAFKA__CONNECT_TIMEOUT_S="2",
-        MONITOR_METRICS__PORT="0",
     )
     result = run_monitor(["consume"], env)
     assert_refused(result, BOOTSTRAP)
@@ -126,7 +125,6 @@ def test_missing_checkpoint_names_the_setting_and_creates_no_topic(
     env = pipeline.env(
         MONITOR_KAFKA__TOPIC=topic,
         MONITOR_MODEL__CHECKPOINT=str(missing),
-        MONITOR_METRICS__PORT="0",
     )
     result = run_monitor(["consume"], env)
     assert_refused(result, CHECKPOINT)
@@ -140,9 +138,7 @@ def test_missing_checkpoint_names_the_setting_and_creates_no_topic(
 def test_unmigrated_database_says_to_run_db_upgrade(pipeline: Pipeline, make_pg_database) -> None:
     empty_url = make_pg_database()
     topic = f"news-never-{uuid.uuid4().hex[:8]}"
-    env = pipeline.env(
-        MONITOR_DATABASE__URL=empty_url, MONITOR_KAFKA__TOPIC=topic, MONITOR_METRICS__PORT="0"
-    )
+    env = pipeline.env(MONITOR_DATABASE__URL=empty_url, MONITOR_KAFKA__TOPIC=topic)
     result = run_monitor(["consume"], env)
     assert_refused(result, URL)
     assert "monitor db upgrade" in result.stderr
