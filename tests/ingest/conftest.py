@@ -83,6 +83,14 @@ class Pipeline:
         finally:
             engine.dispose()
 
+    def execute(self, sql: str) -> None:
+        engine = sa.create_engine(self.db_url)
+        try:
+            with engine.begin() as connection:
+                connection.execute(sa.text(sql))
+        finally:
+            engine.dispose()
+
     def logs(self) -> str:
         return "\n".join(
             p.read_text(errors="replace")[-3000:] for p in sorted(self.log_dir.glob("*.log"))

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from monitor.errors import InvalidMessage
-from monitor.ingest.schema import decode
+from monitor.ingest.schema import Limits, decode
 
 LIMIT = 10_000
+LIMITS = Limits(max_bytes=LIMIT)
 
 
 def encode(obj: object) -> bytes:
@@ -18,7 +19,7 @@ def encode(obj: object) -> bytes:
 
 
 def test_minimal_story_gets_defaults() -> None:
-    item = decode(encode({"id": "a1", "headline": "Fed holds rates"}), max_bytes=LIMIT)
+    item = decode(encode({"id": "a1", "headline": "Fed holds rates"}), limits=LIMITS)
     assert (item.id, item.headline, item.source, item.published_at) == (
         "a1",
         "Fed holds rates",
@@ -42,7 +43,7 @@ def test_full_story_keeps_unknown_fields() -> None:
                 "desk": {"region": "US"},
             }
         ),
-        max_bytes=LIMIT,
+        limits=LIMITS,
     )
     assert item.published_at == datetime(2026, 3, 1, 14, 30, tzinfo=UTC)
     assert item.tickers == ["AAPL"]
@@ -75,5 +76,5 @@ def test_full_story_keeps_unknown_fields() -> None:
 )
 def test_malformed_records_get_readable_reasons(value: bytes | None, reason: str) -> None:
     with pytest.raises(InvalidMessage) as caught:
-        decode(value, max_bytes=LIMIT)
+        decode(value, limits=LIMITS)
     assert reason in caught.value.reason
