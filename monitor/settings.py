@@ -113,7 +113,9 @@ class MetricsSettings(BaseModel):
     enabled: bool = Field(True, description="serve /metrics and /healthz")
     host: str = Field("127.0.0.1", description="0.0.0.0 in containers")
     port: int = Field(9108, ge=0, le=65_535, description="`monitor consume`; 0 = any free port")
-    schedule_port: int = Field(9109, ge=0, le=65_535, description="`monitor schedule`")
+    schedule_port: int = Field(
+        9109, ge=0, le=65_535, description="`monitor schedule`; 0 = any free port"
+    )
 
 
 class LocalSettings(BaseModel):

@@ -98,14 +98,20 @@ def test_alerts_unknown_id_is_a_message(open_page: OpenPage, seeded: dict) -> No
     assert "There is no alert #999999" in text_of(open_page("alerts", alert_id="999999"))
 
 
+def acknowledge(open_page: OpenPage, alert: Alert, who: str) -> AppTest:
+    """Open the alert's page and submit the acknowledge form as `who`."""
+    at = open_page("alerts", alert_id=str(alert.id))
+    at.text_input(key="ack_who").input(who)
+    at.get("form_submit_button")[0].click().run()
+    assert not at.exception
+    return at
+
+
 def test_acknowledge_records_who_and_when(
     open_page: OpenPage, seeded: dict, clean_db: sessionmaker[Session]
 ) -> None:
     firing: Alert = seeded["firing"]
-    at = open_page("alerts", alert_id=str(firing.id))
-    at.text_input(key="ack_who").input("alice")
-    at.get("form_submit_button")[0].click().run()
-    assert not at.exception
+    at = acknowledge(open_page, firing, "alice")
     with clean_db() as session:
         alert = session.get(Alert, firing.id)
         assert alert is not None
@@ -266,11 +272,7 @@ def test_acknowledging_with_a_read_only_role_says_it_cannot_write(
     open_page: OpenPage, seeded: dict, read_only_url: str, clean_db: sessionmaker[Session]
 ) -> None:
     firing: Alert = seeded["firing"]
-    at = open_page("alerts", alert_id=str(firing.id))
-    at.text_input(key="ack_who").input("alice")
-    at.get("form_submit_button")[0].click().run()
-    assert not at.exception
-    page = text_of(at)
+    page = text_of(acknowledge(open_page, firing, "alice"))
     assert "Cannot acknowledge: this dashboard's database role may only read" in page
     assert "database is unavailable" not in page
     with clean_db() as session:

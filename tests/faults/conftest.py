@@ -10,4 +10,4 @@ from tests.dashboard.conftest import (  # noqa: F401  (fixtures)
     make_dead_letter,
     make_story,
 )
-from tests.ingest.conftest import pipeline  # noqa: F401  (fixture)
+from tests.ingest.conftest import own_broker, pipeline  # noqa: F401  (fixtures)
