@@ -125,7 +125,7 @@ class BatchProcessor:
         latest = {(item.source, item.id): (record, item) for record, item in decoded}
         texts = rejects.guard("normalise", latest.values(), _text)
         classified = self._classify(texts, rejects, timings)
-        rows = rejects.guard("build row", classified, _story_row)
+        rows = rejects.guard("build_row", classified, _story_row)
         return PreparedBatch(
             records, [row for _, row in rows], [r for r, _ in rows], rejects, timings
         )
