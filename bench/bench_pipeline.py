@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from monitor.broker import EmbeddedBroker
 from monitor.ingest import kafka
 from monitor.ingest.pipeline import BatchProcessor
+from monitor.ingest.schema import Limits
 from monitor.ingest.service import run_consumer
 from monitor.nlp.classifier import Classifier
 from monitor.nlp.text import model_text
@@ -117,10 +118,11 @@ def db_rate(classifier: Classifier, url: str, n: int, batch: int) -> float:
     """The write stage alone: batches prepared (decoded, classified) first, then only the
     ingestion transaction is timed."""
     engine = make_engine(url)
-    processor = BatchProcessor(classifier, make_sessionmaker(engine), max_message_bytes=1_000_000)
+    processor = BatchProcessor(classifier, make_sessionmaker(engine), limits=Limits())
+    now_ms = int(time.time() * 1000)
     records = [
         SimpleNamespace(
-            topic="dbbench", partition=0, offset=i, timestamp=0, key=None,
+            topic="dbbench", partition=0, offset=i, timestamp=now_ms, key=None,
             value=json.dumps({"id": f"d{i}", "headline": headline(i)}).encode(),
         )
         for i in range(n)

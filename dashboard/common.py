@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -117,12 +118,56 @@ def sentiment_index(time_range: TimeRange, *, topics: tuple[str, ...] = ()) -> p
         )
 
 
+# Feed and user text is data, never markup: in a Markdown string every ASCII punctuation mark
+# is backslash-escaped (no links, images, emphasis, :directives:, $math$ or HTML), and what
+# GitHub-flavoured autolinking finds in the text left after that (`https://`, `www.`, `a@b`)
+# gets an invisible word joiner that breaks the pattern; in an HTML table everything is
+# HTML-escaped and the table goes to `st.html`, which does not read Markdown. Links are made only
+# by `headline_html`, and only to http(s) URLs.
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+_AUTOLINK_TRIGGER = re.compile(r"(?i)(:(?=//)|www(?=\.)|@)")
+WORD_JOINER = "\u2060"
+SHOWN_CHARS = 300
+
+
+def md(text: object, limit: int = SHOWN_CHARS) -> str:
+    """`text` for a Markdown string (st.markdown, st.info, a title...): one line, at most
+    `limit` characters, shown literally."""
+    line = " ".join(str(text).split())
+    if len(line) > limit:
+        line = line[: limit - 1] + "…"
+    line = _AUTOLINK_TRIGGER.sub(lambda m: m.group() + WORD_JOINER, line)
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", line)
+
+
+def is_web_url(url: object) -> bool:
+    return isinstance(url, str) and url.lower().startswith(("http://", "https://"))
+
+
 def headline_html(headline: str, url: object) -> str:
-    """The headline, escaped, as a link when the story has a URL (pandas gives NaN for none)."""
+    """The headline, escaped, as a link when the story has an http(s) URL (pandas gives NaN
+    for none); for `html_table`."""
     text = html.escape(headline)
-    if isinstance(url, str) and url.startswith(("http://", "https://")):
-        return f'<a href="{html.escape(url)}" target="_blank">{text}</a>'
+    if is_web_url(url):
+        href = html.escape(str(url))
+        return f'<a href="{href}" target="_blank" rel="noopener noreferrer">{text}</a>'
     return text
+
+
+def html_table(headers: list[str], rows: list[str]) -> None:
+    """A table of already-escaped cells (`<tr>` strings), rendered as HTML only: st.html does
+    not interpret Markdown, so a headline's `[text](url)` stays text."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    st.html(
+        "<table style='width:100%;font-size:0.9rem;border-collapse:collapse'>"
+        f"<tr>{head}</tr>{''.join(rows)}</table>"
+    )
+
+
+def cannot_write(exc: BaseException) -> bool:
+    """The database refused a write for lack of permission (a read-only role or file)."""
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) == "42501" or "readonly database" in str(orig or "")
 
 
 def scope_label(scope: str) -> str:

@@ -66,8 +66,12 @@ def stop_dashboard(process: subprocess.Popen[bytes], timeout: float = 10.0) -> N
 @click.option("--port", type=int, default=None, help="port (default: MONITOR_DASHBOARD__PORT)")
 def dashboard_command(host: str | None, port: int | None) -> None:
     """Serve the analyst dashboard (Streamlit) until Ctrl-C."""
-    settings = load_settings().dashboard
-    process = start_dashboard(host=host or settings.host, port=port or settings.port)
+    from monitor.store.db import open_migrated
+
+    settings = load_settings()
+    open_migrated(settings.database.url).dispose()  # the same one line as consume and schedule
+    dashboard = settings.dashboard
+    process = start_dashboard(host=host or dashboard.host, port=port or dashboard.port)
     try:
         raise SystemExit(process.wait())
     except KeyboardInterrupt:

@@ -138,19 +138,18 @@ def run_up(
 ) -> None:
     from monitor.ingest import kafka
     from monitor.ingest.replay import replay_demo
-    from monitor.ingest.service import check_schema
     from monitor.nlp.checkpoint import load_checkpoint
     from monitor.store import migrate
-    from monitor.store.db import check_connection, make_engine
+    from monitor.store.db import check_connection, make_engine, open_migrated
 
     data_dir = settings.local.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     load_checkpoint(settings.model.checkpoint)  # a bad checkpoint stops us before anything runs
     engine = make_engine(settings.database.url)
     check_connection(engine)
-    migrate.upgrade(settings.database.url)
-    check_schema(engine)
     engine.dispose()
+    migrate.upgrade(settings.database.url)
+    open_migrated(settings.database.url).dispose()
     click.echo(f"database: {settings.database.url} (migrated)")
 
     with ExitStack() as stack:

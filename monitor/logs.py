@@ -20,6 +20,11 @@ _RESERVED = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", 
 
 _HANDLER_NAME = "monitor"
 
+# Every log line is bounded: a message may quote what a producer sent (a reason, an error
+# text), and one record must not be able to write megabytes to the log.
+MAX_MESSAGE_CHARS = 2000
+MAX_TRACEBACK_CHARS = 8000
+
 # Libraries whose INFO output is per-connection chatter: kept at WARNING unless we ask for DEBUG.
 _NOISY = ("kafka", "urllib3", "httpx", "httpcore", "alembic", "apscheduler.executors")
 
@@ -41,12 +46,12 @@ class JsonFormatter(logging.Formatter):
             "ts": _timestamp(record),
             "level": record.levelname,
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": bounded(record.getMessage()),
         }
         for key, value in _extras(record).items():
-            event.setdefault(key, value)
+            event.setdefault(key, value if isinstance(value, int | float) else bounded(value))
         if record.exc_info:
-            event["exc"] = self.formatException(record.exc_info)
+            event["exc"] = _traceback(self, record)
         if record.stack_info:
             event["stack"] = self.formatStack(record.stack_info)
         return jsonlib.dumps(event, default=str, ensure_ascii=False)
@@ -57,17 +62,33 @@ class HumanFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         stamp = datetime.fromtimestamp(record.created, tz=UTC).strftime("%H:%M:%S.%f")[:-3]
-        line = f"{stamp} {record.levelname:<5} {record.name}: {record.getMessage()}"
+        line = f"{stamp} {record.levelname:<5} {record.name}: {bounded(record.getMessage())}"
         fields = " ".join(f"{k}={_human_value(v)}" for k, v in _extras(record).items())
         if fields:
             line = f"{line} {fields}"
         if record.exc_info:
-            line = f"{line}\n{self.formatException(record.exc_info)}"
+            line = f"{line}\n{_traceback(self, record)}"
         return line
 
 
-def _human_value(value: Any) -> str:
+def bounded(value: Any, limit: int = MAX_MESSAGE_CHARS, *, keep_end: bool = False) -> str:
+    """`value` as text of about `limit` characters at most; a traceback keeps its end."""
     text = str(value)
+    if len(text) <= limit:
+        return text
+    cut = len(text) - limit
+    if keep_end:
+        return f"[{cut} characters cut]…{text[-limit:]}"
+    return f"{text[:limit]}…[{cut} characters cut]"
+
+
+def _traceback(formatter: logging.Formatter, record: logging.LogRecord) -> str:
+    assert record.exc_info
+    return bounded(formatter.formatException(record.exc_info), MAX_TRACEBACK_CHARS, keep_end=True)
+
+
+def _human_value(value: Any) -> str:
+    text = bounded(value)
     return repr(text) if (" " in text or not text) else text
 
 

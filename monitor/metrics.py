@@ -29,6 +29,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from monitor.errors import ConfigError
+
 STORY_OUTCOMES: tuple[str, ...] = ("stored", "updated", "duplicate")
 STAGES: tuple[str, ...] = ("decode", "tokenize", "model", "db", "commit")
 WEBHOOK_OUTCOMES: tuple[str, ...] = ("delivered", "retry", "failed", "disabled")
@@ -213,14 +215,23 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def start_metrics_server(
-    host: str, port: int, health: HealthCheck | None = None
+    host: str, port: int, health: HealthCheck | None = None, *, setting: str
 ) -> tuple[MetricsServer, int]:
     """Serve /metrics and /healthz on host:port (0 = a free port) from a background thread.
 
     Returns the server (call `close()` on shutdown) and the port actually bound. `health` is
     any callable returning (healthy, report), usually a `Health`; without one /healthz is 200.
+    A port that is taken (or a host we cannot bind) is a ConfigError naming `setting`, the
+    port's variable: only port 0 means "any free port", so we never silently move elsewhere.
     """
-    server = MetricsServer((host, port), _Handler)
+    try:
+        server = MetricsServer((host, port), _Handler)
+    except OSError as exc:
+        raise ConfigError(
+            setting,
+            f"cannot serve metrics on {host}:{port} ({exc.strerror or exc}); choose a free "
+            "port, 0 for any free port, or MONITOR_METRICS__ENABLED=false",
+        ) from None
     server.health_check = health
     thread = threading.Thread(
         target=server.serve_forever, name=f"metrics-{server.server_port}", daemon=True

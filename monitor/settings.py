@@ -7,6 +7,7 @@ Nothing here is instantiated at import time: `load_settings()` is called once by
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -67,6 +68,30 @@ class KafkaSettings(BaseModel):
         return value
 
 
+class ContractSettings(BaseModel):
+    """The message contract's time range: what `published_at` (or, without one, the record's
+    Kafka timestamp) may be. Stories outside it are dead-lettered, so the rollup, the detector
+    and the dashboard only ever see plausible times."""
+
+    earliest_published_at: datetime = Field(
+        datetime(1990, 1, 1, tzinfo=UTC), description="oldest published_at accepted (RFC 3339)"
+    )
+    max_future_s: float = Field(
+        86_400.0, ge=0, le=366 * 86_400, description="how far past now published_at may be"
+    )
+
+    @field_validator("earliest_published_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("needs a UTC offset, e.g. 1990-01-01T00:00:00Z")
+        return value.astimezone(UTC)
+
+    def published_window(self, now: datetime) -> tuple[datetime, datetime]:
+        """[earliest, latest] accepted at `now`."""
+        return self.earliest_published_at, now + timedelta(seconds=self.max_future_s)
+
+
 class ModelSettings(BaseModel):
     checkpoint: Path = Field(SHIPPED_CHECKPOINT, description="classifier checkpoint (.pt)")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto = cuda if present")
@@ -88,7 +113,9 @@ class MetricsSettings(BaseModel):
     enabled: bool = Field(True, description="serve /metrics and /healthz")
     host: str = Field("127.0.0.1", description="0.0.0.0 in containers")
     port: int = Field(9108, ge=0, le=65_535, description="`monitor consume`; 0 = any free port")
-    schedule_port: int = Field(9109, ge=0, le=65_535, description="`monitor schedule`")
+    schedule_port: int = Field(
+        9109, ge=0, le=65_535, description="`monitor schedule`; 0 = any free port"
+    )
 
 
 class LocalSettings(BaseModel):
@@ -111,6 +138,7 @@ class Settings(BaseSettings):
 
     database: DatabaseSettings = DatabaseSettings()
     kafka: KafkaSettings = KafkaSettings()
+    contract: ContractSettings = ContractSettings()
     model: ModelSettings = ModelSettings()
     alerts: AlertSettings = AlertSettings()
     dashboard: DashboardSettings = DashboardSettings()

@@ -96,3 +96,16 @@ def test_unknown_level_is_a_config_error() -> None:
     with pytest.raises(ConfigError) as caught:
         configure_logging("LOUD", json=False)
     assert caught.value.setting == "MONITOR_LOG_LEVEL"
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_every_line_is_bounded(as_json: bool) -> None:
+    """A message may quote what a producer sent: 4.7 million characters must not become one
+    line of 4.7 million characters."""
+    stream = io.StringIO()
+    configure_logging("INFO", json=as_json, stream=stream)
+    huge = "x" * 4_700_000
+    logging.getLogger("monitor.ingest").warning("dead letter: %s", huge, extra={"value": huge})
+    [line] = _lines(stream)
+    assert len(line) < 5_000
+    assert "characters cut" in line

@@ -12,7 +12,10 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor import metrics
+from monitor.errors import ConfigError
 from monitor.metrics import Health, MetricsServer, start_metrics_server
+
+PORT = "MONITOR_METRICS__PORT"
 
 
 class FakeClock:
@@ -35,7 +38,7 @@ def health(clock: FakeClock) -> Health:
 
 @pytest.fixture
 def server(health: Health) -> Iterator[tuple[MetricsServer, int]]:
-    started = start_metrics_server("127.0.0.1", 0, health)
+    started = start_metrics_server("127.0.0.1", 0, health, setting=PORT)
     yield started
     started[0].close()
 
@@ -151,7 +154,7 @@ def test_healthz_follows_the_health_object(
 
 
 def test_healthz_without_a_check_is_ok_and_a_broken_check_is_not() -> None:
-    server, port = start_metrics_server("127.0.0.1", 0)
+    server, port = start_metrics_server("127.0.0.1", 0, setting=PORT)
     try:
         assert _get(port, "/healthz")[0] == 200
         assert _get(port, "/nope")[0] == 404
@@ -167,8 +170,19 @@ def test_healthz_without_a_check_is_ok_and_a_broken_check_is_not() -> None:
 
 
 def test_close_frees_the_port() -> None:
-    server, port = start_metrics_server("127.0.0.1", 0)
+    server, port = start_metrics_server("127.0.0.1", 0, setting=PORT)
     server.close()
-    again, same = start_metrics_server("127.0.0.1", port)
+    again, same = start_metrics_server("127.0.0.1", port, setting=PORT)
     again.close()
     assert same == port
+
+
+def test_a_busy_port_is_a_config_error_naming_the_setting() -> None:
+    server, port = start_metrics_server("127.0.0.1", 0, setting=PORT)
+    try:
+        with pytest.raises(ConfigError) as caught:
+            start_metrics_server("127.0.0.1", port, setting="MONITOR_METRICS__SCHEDULE_PORT")
+        assert caught.value.setting == "MONITOR_METRICS__SCHEDULE_PORT"
+        assert f"127.0.0.1:{port}" in caught.value.problem
+    finally:
+        server.close()

@@ -12,6 +12,7 @@ import charts
 import common
 import pandas as pd
 import streamlit as st
+from sqlalchemy.exc import DBAPIError
 
 from monitor.store import queries
 
@@ -23,7 +24,7 @@ def selected_alert_id() -> int | None:
     try:
         return int(raw) if raw else None
     except ValueError:
-        st.warning(f"`alert_id={raw}` is not an alert number.")
+        st.warning(f"alert\\_id={common.md(raw, 60)} is not an alert number.")
         return None
 
 
@@ -51,7 +52,7 @@ def justification(alert: queries.AlertRow) -> None:
 def acknowledge(alert: queries.AlertRow) -> None:
     if alert.acknowledged_at is not None:
         st.info(
-            f"Acknowledged by **{alert.acknowledged_by}** at "
+            f"Acknowledged by **{common.md(alert.acknowledged_by)}** at "
             f"{common.fmt_time(alert.acknowledged_at)} ({common.ago(alert.acknowledged_at)}).",
             icon="👤",
         )
@@ -64,9 +65,19 @@ def acknowledge(alert: queries.AlertRow) -> None:
         if not who.strip():
             st.warning("Enter your name to acknowledge.")
             return
-        with common.session() as db, db.begin():
-            queries.acknowledge_alert(db, alert_id=alert.id, who=who)
-        st.toast(f"Alert #{alert.id} acknowledged by {who.strip()}", icon="✅")
+        try:
+            with common.session() as db, db.begin():
+                queries.acknowledge_alert(db, alert_id=alert.id, who=who)
+        except DBAPIError as exc:
+            if not common.cannot_write(exc):
+                raise  # the page's database guard explains it
+            st.error(
+                "**Cannot acknowledge: this dashboard's database role may only read.** Give it "
+                "UPDATE on `alerts`, or acknowledge from a dashboard that can write.",
+                icon="🔒",
+            )
+            return
+        st.toast(f"Alert #{alert.id} acknowledged by {common.md(who)}", icon="✅")
         st.rerun()
 
 
@@ -79,14 +90,10 @@ def stories_table(frame: pd.DataFrame) -> None:
         rows.append(
             f"<tr><td style='white-space:nowrap'>{common.fmt_time(story.published_at)}</td>"
             f"<td>{html.escape(story.source)}</td><td>{headline}</td>"
-            f"<td style='color:{color};white-space:nowrap'>{story.sentiment} "
+            f"<td style='color:{color};white-space:nowrap'>{html.escape(story.sentiment)} "
             f"{story.sentiment_confidence:.0%}</td></tr>"
         )
-    st.markdown(
-        "<table style='width:100%;font-size:0.9rem'><tr><th>published</th><th>source</th>"
-        "<th>headline</th><th>sentiment</th></tr>" + "".join(rows) + "</table>",
-        unsafe_allow_html=True,
-    )
+    common.html_table(["published", "source", "headline", "sentiment"], rows)
 
 
 def detail(alert_id: int) -> None:
@@ -106,7 +113,7 @@ def detail(alert_id: int) -> None:
         index = queries.market_index(index)
 
     badge = "🔴 firing" if alert.status == "firing" else "🟢 resolved"
-    st.subheader(f"#{alert.id} · {alert.label} · {badge}")
+    st.subheader(f"#{alert.id} · {common.md(alert.label)} · {badge}")
     resolved = f", resolved {common.fmt_time(alert.resolved_at)}" if alert.resolved_at else ""
     st.caption(
         f"Opened {common.fmt_time(alert.opened_at)} ({common.ago(alert.opened_at)}){resolved}"
@@ -151,7 +158,9 @@ def listing() -> None:
     firing = frame[frame["status"] == "firing"]
     st.markdown(
         f"**{len(firing)} firing**, {len(frame) - len(firing)} resolved (newest 200). "
-        + " · ".join(f"[#{r.id} {r.scope}](alerts?alert_id={r.id})" for r in firing.itertuples())
+        + " · ".join(
+            f"[#{r.id} {common.md(r.scope)}](alerts?alert_id={r.id})" for r in firing.itertuples()
+        )
     )
     st.dataframe(
         frame,

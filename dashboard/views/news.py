@@ -75,7 +75,7 @@ def pager(has_more: bool) -> None:
         st.rerun()
 
 
-def story_rows(page: queries.NewsPage) -> str:
+def story_rows(page: queries.NewsPage) -> list[str]:
     rows = []
     for story in page.rows.itertuples():
         headline = common.headline_html(story.headline, story.url)
@@ -88,13 +88,10 @@ def story_rows(page: queries.NewsPage) -> str:
             f"<td>{headline}{updated}</td>"
             f"<td>{html.escape(story.topic)}</td>"
             f"<td style='white-space:nowrap'><span style='color:{color};font-weight:600'>"
-            f"● {story.sentiment}</span> {story.sentiment_confidence:.0%}</td>"
+            f"● {html.escape(story.sentiment)}</span> {story.sentiment_confidence:.0%}</td>"
             "</tr>"
         )
-    return (
-        "<table style='width:100%;font-size:0.9rem'><tr><th>published</th><th>source</th>"
-        "<th>headline</th><th>topic</th><th>sentiment</th></tr>" + "".join(rows) + "</table>"
-    )
+    return rows
 
 
 chosen = filters()
@@ -115,7 +112,9 @@ if chosen is not None:
         if page.rows.empty:
             st.info("No stories match these filters.", icon="🔍")
         else:
-            st.markdown(story_rows(page), unsafe_allow_html=True)
+            common.html_table(
+                ["published", "source", "headline", "topic", "sentiment"], story_rows(page)
+            )
         pager(page.has_more)
 
     render()

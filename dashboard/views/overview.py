@@ -27,11 +27,13 @@ def firing_banner(alerts: list[queries.AlertRow]) -> None:
         st.success("No alerts firing.", icon="✅")
         return
     for alert in alerts:
-        ack = f" · acknowledged by {alert.acknowledged_by}" if alert.acknowledged_by else ""
+        who = alert.acknowledged_by
+        ack = f" · acknowledged by {common.md(who)}" if who else ""
         with st.container(border=True):
             left, right = st.columns([6, 1], vertical_alignment="center")
             left.markdown(
-                f"🚨 **{alert.label}** — negative share **{alert.observed_share:.0%}** vs "
+                f"🚨 **{common.md(alert.label)}** — negative share "
+                f"**{alert.observed_share:.0%}** vs "
                 f"baseline {alert.baseline_share:.0%} ({alert.window_negative}/"
                 f"{alert.window_count} stories, z = {alert.statistic:.1f}) · firing since "
                 f"{common.ago(alert.opened_at)}{ack}"
@@ -97,7 +99,7 @@ def render() -> None:
         .sort_values("stories", ascending=False)
         .drop(columns="score_sum")
     )
-    st.markdown("**Topics in range:** " + ", ".join(table.index[:10]))
+    st.markdown("**Topics in range:** " + ", ".join(common.md(t) for t in table.index[:10]))
     st.dataframe(
         table,
         width="stretch",

@@ -74,7 +74,7 @@ def lag_section() -> None:
     if isinstance(lag, str):
         st.warning(
             f"Kafka broker at `{kafka.bootstrap_servers}` is unreachable, so consumer lag is "
-            f"unknown. ({lag})",
+            f"unknown. ({common.md(lag)})",
             icon="📡",
         )
         return
@@ -180,7 +180,7 @@ def render() -> None:
         st.success("No dead letters: every record met the message contract.", icon="✅")
     else:
         st.markdown(
-            f"**{len(dead)} newest** · latest reason: {dead['error'].iloc[0]} "
+            f"**{len(dead)} newest** · latest reason: {common.md(dead['error'].iloc[0])} "
             f"({common.ago(dead['received_at'].iloc[0].to_pydatetime())})"
         )
         st.dataframe(

@@ -28,18 +28,18 @@ def schedule_command(once: bool) -> None:
     from monitor.logs import configure_logging
     from monitor.metrics import Health, start_metrics_server
     from monitor.settings import load_settings
-    from monitor.store.db import check_connection, make_engine, make_sessionmaker
+    from monitor.store.db import make_sessionmaker, open_migrated
 
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_json)
     with ExitStack() as stack:
-        engine = make_engine(settings.database.url, echo=settings.database.echo)
+        engine = open_migrated(settings.database.url, echo=settings.database.echo)
         stack.callback(engine.dispose)
-        check_connection(engine)
         client = stack.enter_context(http_client(settings.alerts))
         jobs = AlertJobs(
             sessions=make_sessionmaker(engine),
             settings=settings.alerts,
+            contract=settings.contract,
             dashboard_url=settings.dashboard.url,
             client=client,
         )
@@ -62,7 +62,10 @@ def schedule_command(once: bool) -> None:
             # Healthy while some pass succeeded within a few detector periods.
             jobs.health = Health("schedule", max_silence_s=4 * settings.alerts.interval_s + 60)
             server, port = start_metrics_server(
-                settings.metrics.host, settings.metrics.schedule_port, jobs.health
+                settings.metrics.host,
+                settings.metrics.schedule_port,
+                jobs.health,
+                setting="MONITOR_METRICS__SCHEDULE_PORT",
             )
             stack.callback(server.close)
             stack.callback(jobs.health.stopping)

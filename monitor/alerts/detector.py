@@ -48,10 +48,16 @@ def windows_at(now: datetime, settings: AlertSettings) -> queries.Windows:
     )
 
 
-def evaluation_time(session: Session, settings: AlertSettings, clock: Clock) -> datetime | None:
-    """'now': the wall clock, or with clock='data' the newest published_at (for replays)."""
+def evaluation_time(
+    session: Session,
+    settings: AlertSettings,
+    clock: Clock,
+    published: tuple[datetime, datetime] | None = None,
+) -> datetime | None:
+    """'now': the wall clock, or with clock='data' the newest published_at (for replays) inside
+    the message contract's range, so one story dated 9999 cannot move the clock there."""
     if settings.clock == "data":
-        return queries.newest_published_at(session)
+        return queries.newest_published_at(session, within=published)
     return queries.as_utc(clock())
 
 
@@ -63,9 +69,11 @@ def detect(
     dashboard_url: str,
     clock: Clock = wall_clock,
     wall: Clock = wall_clock,
+    published: tuple[datetime, datetime] | None = None,
 ) -> DetectionReport:
-    """Evaluate every scope once at `clock()`; outbox timestamps use `wall()`."""
-    now = evaluation_time(session, settings, clock)
+    """Evaluate every scope once at `clock()`; outbox timestamps use `wall()`; `published` is
+    the contract's range of publication times (rows outside it are not evidence)."""
+    now = evaluation_time(session, settings, clock, published)
     report = DetectionReport(now=now)
     if now is None:
         return report

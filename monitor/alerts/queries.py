@@ -88,9 +88,14 @@ def as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def newest_published_at(session: Session) -> datetime | None:
-    """The data clock for replays: the newest published_at seen."""
-    newest = session.scalar(select(func.max(Story.published_at)))
+def newest_published_at(
+    session: Session, *, within: tuple[datetime, datetime] | None = None
+) -> datetime | None:
+    """The data clock for replays: the newest published_at seen (inside `within`)."""
+    query = select(func.max(Story.published_at))
+    if within is not None:
+        query = query.where(Story.published_at.between(*within))
+    newest = session.scalar(query)
     if isinstance(newest, str):  # SQLite's MAX() loses the column type
         newest = datetime.fromisoformat(newest)
     return as_utc(newest) if newest is not None else None

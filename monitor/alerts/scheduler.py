@@ -13,7 +13,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
@@ -24,6 +24,7 @@ from monitor.alerts.detector import Clock, DetectionReport, detect, wall_clock
 from monitor.alerts.dispatcher import DispatchReport, dispatch
 from monitor.alerts.settings import AlertSettings
 from monitor.metrics import Health
+from monitor.settings import ContractSettings
 from monitor.store.rollup import RollupReport, refresh_sentiment_hourly
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class AlertJobs:
     client: httpx.Client
     clock: Clock = wall_clock
     health: Health | None = None
+    contract: ContractSettings = field(default_factory=ContractSettings)
 
     def detect_once(self) -> DetectionReport:
         with self.sessions.begin() as session:
@@ -48,14 +50,18 @@ class AlertJobs:
                 endpoints=self.settings.webhooks,
                 dashboard_url=self.dashboard_url,
                 clock=self.clock,
+                published=self.contract.published_window(datetime.now(UTC)),
             )
 
     def dispatch_once(self) -> DispatchReport:
         return dispatch(sessions=self.sessions, settings=self.settings, client=self.client)
 
     def rollup_once(self) -> RollupReport:
+        now = datetime.now(UTC)
         with self.sessions.begin() as session:
-            return refresh_sentiment_hourly(session, now=datetime.now(UTC))
+            return refresh_sentiment_hourly(
+                session, now=now, published=self.contract.published_window(now)
+            )
 
     def run_detector(self) -> None:
         _guarded("detector", self.detect_once, self.health)

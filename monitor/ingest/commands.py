@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import click
@@ -30,20 +32,52 @@ def consume_command() -> None:
 )
 @click.option("--rate", type=float, default=None, help="stories per second (default: full speed)")
 @click.option("--topic", default=None, help="default: MONITOR_KAFKA__TOPIC")
-def produce_command(path: Path, rate: float | None, topic: str | None) -> None:
-    """Publish a file of stories to Kafka, keyed by story id."""
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="check every line first and publish nothing if any line breaks the contract",
+)
+def produce_command(path: Path, rate: float | None, topic: str | None, strict: bool) -> None:
+    """Publish a file of stories to Kafka, keyed by story id.
+
+    Each line is checked against the message contract first; bad lines are reported with their
+    line numbers and reasons and not sent. Exit status 1 when any line was rejected.
+    """
     from monitor.ingest import kafka
-    from monitor.ingest.producer import publish, read_stories
+    from monitor.ingest.producer import Rejected, Story, publish, read_stories
+    from monitor.ingest.schema import Limits
     from monitor.settings import load_settings
 
     settings = load_settings()
     if rate is not None and rate <= 0:
         raise click.BadParameter("must be > 0", param_hint="--rate")
+    limits = Limits(settings.kafka.max_message_bytes, settings.contract)
+    topic = topic or settings.kafka.topic
+    rejected = 0
+
+    def stories(lines: Iterable[Story | Rejected]) -> Iterator[Story]:
+        nonlocal rejected
+        for line in lines:
+            if isinstance(line, Rejected):
+                rejected += 1
+                click.echo(f"{path}:{line.line}: rejected: {line.reason}", err=True)
+            else:
+                yield line
+
+    lines: Iterable[Story | Rejected] = read_stories(path, limits)
+    if strict:
+        lines = list(stories(lines))  # every line checked before anything is sent
+        if rejected:
+            raise click.ClickException(
+                f"nothing published: {rejected} line(s) of {path} rejected (--strict)"
+            )
     kafka.check_broker(settings.kafka)
-    kafka.ensure_topic(settings.kafka)
+    kafka.ensure_topic(settings.kafka.model_copy(update={"topic": topic}))
     producer = kafka.make_producer(settings.kafka)
     try:
-        sent = publish(producer, topic or settings.kafka.topic, read_stories(path), rate=rate)
+        sent = publish(producer, topic, stories(lines), rate=rate)
     finally:
         producer.close()
-    click.echo(f"published {sent} stories to {topic or settings.kafka.topic}")
+    click.echo(f"published {sent} stories to {topic}; rejected {rejected} line(s)")
+    if rejected:
+        sys.exit(1)

@@ -18,17 +18,39 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    sleep_using_event,
+    stop_when_event_set,
+    wait_exponential_jitter,
+)
 
-from monitor.ingest.pipeline import BatchProcessor, BatchResult, PreparedBatch, Record
-from monitor.store.writes import DeadLetterRow, WriteResult
+from monitor.ingest.pipeline import (
+    BatchProcessor,
+    BatchResult,
+    PreparedBatch,
+    Record,
+    first_line,
+)
+from monitor.store.db import is_outage
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 10.0
+# A rebalance took the partitions (or is taking them: only poll() completes it, so retrying
+# would spin): their next owner, maybe us, re-reads from the last committed offset, and the
+# idempotent writes make that harmless.
+REBALANCED = (CommitFailedError, RebalanceInProgressError)
+
+
+def _transient_kafka(exc: BaseException) -> bool:
+    return isinstance(exc, KafkaError) and not isinstance(exc, REBALANCED)
 
 
 @dataclass
@@ -63,6 +85,7 @@ class IngestLoop:
         stop: threading.Event,
         on_batch: Callable[[BatchResult], None] | None = None,
         on_poll: Callable[[KafkaConsumer], None] | None = None,
+        initial_backoff_s: float = 0.5,
     ) -> None:
         self.consumer = consumer
         self.processor = processor
@@ -72,6 +95,7 @@ class IngestLoop:
         self.stop = stop
         self.on_batch = on_batch
         self.on_poll = on_poll
+        self.initial_backoff_s = initial_backoff_s
         self.stats = LoopStats()
         self._pending: Future[tuple[PreparedBatch, BatchResult | None]] | None = None
 
@@ -86,12 +110,15 @@ class IngestLoop:
             # idempotent write path makes that harmless.
             self.consumer.subscribe([self.topic])
             while not self.stop.is_set():
-                polled = self.consumer.poll(
-                    timeout_ms=self.poll_timeout_ms, max_records=self.max_records
+                polled = self._until_stopped("polling the broker failed", _transient_kafka)(
+                    self._poll
                 )
+                if polled is None:
+                    break  # stopped while the broker was failing
                 if self.on_poll:
                     self.on_poll(self.consumer)
                 records = [record for batch in polled.values() for record in batch]
+                # prepare() never raises for a record: each one's failure is its dead letter.
                 prepared = self.processor.prepare(records) if records else None
                 if not self.finish_pending():
                     break  # stopped while the database was down: re-delivered later
@@ -99,6 +126,9 @@ class IngestLoop:
                     self._pending = writer.submit(self._write, prepared)
             self.finish_pending()
         return self.stats
+
+    def _poll(self) -> dict[Any, list[Any]]:
+        return self.consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.max_records)
 
     def finish_pending(self) -> bool:
         """Wait for the batch being written and commit its offsets; False if it was not
@@ -118,53 +148,25 @@ class IngestLoop:
         return True
 
     def _write(self, batch: PreparedBatch) -> tuple[PreparedBatch, BatchResult | None]:
-        """Write the batch, waiting out database outages; None if told to stop meanwhile."""
-        records = batch.records
-        delay = 0.5
-        while True:
-            try:
-                try:
-                    return batch, self.processor.write(batch)
-                except (OperationalError, InterfaceError):
-                    raise
-                except DBAPIError as exc:
-                    if exc.connection_invalidated:
-                        raise
-                    return batch, self._isolate_rejected(records, exc)
-                except SQLAlchemyError as exc:
-                    return batch, self._isolate_rejected(records, exc)
-            except DBAPIError as exc:
-                # The connection went away, possibly halfway through isolating a poison
-                # record; every write is idempotent, so the whole batch is simply redone.
-                reason = _first_line(exc)
-            log.warning("database unavailable (%s); retrying the batch in %.1f s", reason, delay)
-            if self.stop.wait(delay):
-                return batch, None
-            delay = min(delay * 2, MAX_BACKOFF_S)
+        """Write the batch, waiting out database outages; None if told to stop meanwhile.
+        An outage halfway through isolating a poison record redoes the whole batch: every
+        write is idempotent."""
+        return batch, self._until_stopped("database unavailable", is_outage)(
+            self._write_once, batch
+        )
 
-    def _isolate_rejected(self, records: Sequence[Record], error: Exception) -> BatchResult:
-        """The database refused the batch for its content: retry record by record, and
-        dead-letter the ones it refuses alone, so one poison record cannot stall a partition."""
-        log.error("batch of %d rejected by the database (%s); isolating", len(records), error)
-        total = WriteResult(0, 0, 0, 0)
-        for record in records:
-            try:
-                result = self.processor.process([record])
-            except (OperationalError, InterfaceError):
+    def _write_once(self, batch: PreparedBatch) -> BatchResult:
+        try:
+            return self.processor.write(batch)
+        except Exception as exc:
+            if is_outage(exc):
                 raise
-            except SQLAlchemyError as exc:
-                if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-                    raise
-                reason = f"rejected by the database: {_first_line(exc)}"
-                row = DeadLetterRow(
-                    record.topic, record.partition, record.offset, record.key, record.value, reason
-                )
-                result = self.processor.store_dead_letters([row])
-            total = WriteResult(
-                *(a + b for a, b in zip(_fields(total), _fields(result.write), strict=True))
+            log.error(
+                "batch of %d refused (%s); isolating the refused records",
+                len(batch.records),
+                first_line(exc),
             )
-        kinds = ["rejected_by_db"] * total.dead_letters
-        return BatchResult(len(records), total, dead_letter_kinds=kinds)
+            return self.processor.write_each(batch, is_refusal=lambda e: not is_outage(e))
 
     def _commit(self, records: Sequence[Record]) -> None:
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
@@ -172,29 +174,32 @@ class IngestLoop:
             tp = TopicPartition(record.topic, record.partition)
             if tp not in offsets or offsets[tp].offset <= record.offset:
                 offsets[tp] = OffsetAndMetadata(record.offset + 1, "", -1)
-        delay = 0.5
-        while True:
-            try:
-                self.consumer.commit(offsets, timeout_ms=10_000)
-                return
-            except (CommitFailedError, RebalanceInProgressError) as exc:
-                # The group rebalanced (or is rebalancing, which only poll() can complete, so
-                # retrying here would spin forever): the partitions' next owner, maybe us,
-                # re-reads these records from the last committed offset; writes are
-                # idempotent, so they are not counted twice.
-                log.warning("offset commit refused by a rebalance: %s", exc)
-                return
-            except KafkaError as exc:
-                log.warning("offset commit failed (%s); retrying in %.1f s", exc, delay)
-            if self.stop.wait(delay):
-                return
-            delay = min(delay * 2, MAX_BACKOFF_S)
+        try:
+            self._until_stopped("offset commit failed", _transient_kafka)(
+                self.consumer.commit, offsets, timeout_ms=10_000
+            )
+        except REBALANCED as exc:
+            log.warning("offset commit refused by a rebalance: %s", exc)
 
+    def _until_stopped(self, what: str, transient: Callable[[BaseException], bool]) -> Retrying:
+        """Retry what `transient` accepts, with exponential backoff and jitter, until it
+        succeeds or `stop` is set (then the call returns None); anything else propagates."""
 
-def _fields(result: WriteResult) -> tuple[int, int, int, int]:
-    return (result.inserted, result.updated, result.duplicates, result.dead_letters)
+        def warn(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            wait = state.next_action.sleep if state.next_action else 0.0
+            log.warning("%s (%s); retrying in %.1f s", what, first_line(error), wait)
 
+        def stopped(_: RetryCallState) -> Any:
+            return None
 
-def _first_line(exc: Exception) -> str:
-    orig = getattr(exc, "orig", None)
-    return (str(orig) if orig is not None else str(exc)).strip().splitlines()[0][:300]
+        return Retrying(
+            retry=retry_if_exception(transient),
+            wait=wait_exponential_jitter(
+                initial=self.initial_backoff_s, max=MAX_BACKOFF_S, jitter=self.initial_backoff_s
+            ),
+            stop=stop_when_event_set(self.stop),
+            sleep=sleep_using_event(self.stop),
+            before_sleep=warn,
+            retry_error_callback=stopped,
+        )

@@ -1,26 +1,35 @@
-"""One poll batch, end to end: decode → validate → tokenize + classify (one forward) → one
-transaction. Free of Kafka: it takes records with topic/partition/offset/key/value/timestamp,
-so tests and benchmarks can drive it directly.
+"""One poll batch, end to end: decode → validate → normalise → tokenize + classify (one forward)
+→ build rows (`prepare`, CPU only) → one transaction (`write`). Free of Kafka: it takes records
+with topic/partition/offset/key/value/timestamp, so tests and benchmarks can drive it directly.
+
+The one rule: whatever goes wrong with ONE record before it is written dead-letters that
+record, with a bounded reason and its raw bytes, and the batch goes on. `Rejects.guard` is the
+one place that applies it; every per-record step runs through it. Only the database (and, in
+the consumer, the broker) can hold a batch. A record the database refuses is isolated by
+`write_each`, which writes the batch row by row and dead-letters what is refused alone.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import InvalidMessage
-from monitor.ingest.schema import NewsItem, decode
+from monitor.ingest.schema import Limits, NewsItem, bounded_reason, decode
 from monitor.nlp.classifier import Classifier, Prediction
 from monitor.nlp.text import model_text
 from monitor.store.writes import DeadLetterRow, StoryRow, WriteResult, write_batch
 
 log = logging.getLogger(__name__)
+
+In = TypeVar("In")
+Out = TypeVar("Out")
 
 
 class Record(Protocol):
@@ -43,43 +52,83 @@ class BatchResult:
 
 
 @dataclass
+class Rejects:
+    """The batch's dead letters, and the one place a per-record failure becomes one."""
+
+    rows: list[DeadLetterRow] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+
+    def add(self, record: Record, reason: str, kind: str) -> None:
+        reason = bounded_reason(reason)
+        log.warning(
+            "dead letter %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason
+        )
+        self.rows.append(
+            DeadLetterRow(
+                record.topic, record.partition, record.offset, record.key, record.value, reason
+            )
+        )
+        self.kinds.append(kind)
+
+    def guard(
+        self, step: str, items: Iterable[tuple[Record, In]], run: Callable[[Record, In], Out]
+    ) -> list[tuple[Record, Out]]:
+        """`run` each (record, value); a record whose step raises anything is dead-lettered
+        (a contract violation with its own reason, any other exception as a failure of `step`)
+        and left out of the result. Nothing here touches the database or the broker, so no
+        exception here can be an outage."""
+        done: list[tuple[Record, Out]] = []
+        for record, value in items:
+            try:
+                done.append((record, run(record, value)))
+            except InvalidMessage as exc:
+                self.add(record, exc.reason, exc.kind)
+            except Exception as exc:  # the one rule: one record's failure is that record's
+                self.add(record, f"{step} failed: {type(exc).__name__}: {exc}", f"{step}_failed")
+        return done
+
+
+@dataclass
 class PreparedBatch:
-    """A batch decoded and classified, ready for its one transaction."""
+    """A batch decoded and classified, ready for its one transaction. `rows[i]` was built from
+    `sources[i]`; `records` are all the batch's records (their offsets are committed)."""
 
     records: Sequence[Record]
     rows: list[StoryRow]
-    dead: list[DeadLetterRow]
-    dead_kinds: list[str]
+    sources: list[Record]
+    rejects: Rejects
     stage_seconds: dict[str, float]
 
 
 class BatchProcessor:
-    """decode → validate → tokenize + classify (`prepare`, CPU) → one transaction (`write`)."""
+    """decode → validate → classify (`prepare`, CPU) → one transaction (`write`)."""
 
     def __init__(
-        self, classifier: Classifier, sessions: sessionmaker[Session], *, max_message_bytes: int
+        self, classifier: Classifier, sessions: sessionmaker[Session], *, limits: Limits
     ) -> None:
         self.classifier = classifier
         self.sessions = sessions
-        self.max_message_bytes = max_message_bytes
+        self.limits = limits
 
     def process(self, records: Sequence[Record]) -> BatchResult:
         """Classify and store one batch; returns only after the transaction has committed."""
         return self.write(self.prepare(records))
 
     def prepare(self, records: Sequence[Record]) -> PreparedBatch:
+        """Every per-record step, each through `Rejects.guard`; never raises for a record."""
         timings: dict[str, float] = {}
+        rejects = Rejects()
         started = time.perf_counter()
-        valid, dead, kinds = self._decode(records)
+        decoded = rejects.guard("decode", ((r, r.value) for r in records), self._decode)
         timings["decode"] = time.perf_counter() - started
-
-        texts = [model_text(item.headline, item.body) for _, item in valid]
-        predictions = self.classifier.predict_normalized(texts, timings)
-        rows = [
-            _story_row(record, item, prediction)
-            for (record, item), prediction in zip(valid, predictions, strict=True)
-        ]
-        return PreparedBatch(records, rows, dead, kinds, timings)
+        # Records arrive in offset order per partition: a later one is the newer version.
+        latest = {(item.source, item.id): (record, item) for record, item in decoded}
+        texts = rejects.guard("normalise", latest.values(), _text)
+        classified = self._classify(texts, rejects, timings)
+        rows = rejects.guard("build_row", classified, _story_row)
+        return PreparedBatch(
+            records, [row for _, row in rows], [r for r, _ in rows], rejects, timings
+        )
 
     def write(self, batch: PreparedBatch) -> BatchResult:
         """The batch's one transaction: stories, classifications and dead letters together."""
@@ -88,55 +137,71 @@ class BatchProcessor:
             write = write_batch(
                 session,
                 stories=batch.rows,
-                dead_letters=batch.dead,
+                dead_letters=batch.rejects.rows,
                 model_version=self.classifier.version,
             )
         timings = {**batch.stage_seconds, "db": time.perf_counter() - started}
-        return BatchResult(len(batch.records), write, timings, batch.dead_kinds)
+        return BatchResult(len(batch.records), write, timings, batch.rejects.kinds)
 
-    def store_dead_letters(self, dead: Sequence[DeadLetterRow]) -> BatchResult:
-        """Keep records that cannot be stored as stories (the database refused them)."""
-        with self.sessions.begin() as session:
-            write = write_batch(session, stories=[], dead_letters=dead, model_version="")
-        return BatchResult(len(dead), write, {}, ["rejected_by_db"] * len(dead))
-
-    def _decode(
-        self, records: Sequence[Record]
-    ) -> tuple[list[tuple[Record, NewsItem]], list[DeadLetterRow], list[str]]:
-        """Split the batch into valid items (the last version of each story) and dead letters."""
-        latest: dict[tuple[str, str], tuple[Record, NewsItem]] = {}
-        dead: list[DeadLetterRow] = []
-        kinds: list[str] = []
-        for record in records:
+    def write_each(
+        self, batch: PreparedBatch, *, is_refusal: Callable[[Exception], bool]
+    ) -> BatchResult:
+        """The database refused the batch for its content: write it row by row, and
+        dead-letter each row it refuses alone (`is_refusal`; anything else, an outage,
+        propagates), so one poison record cannot stall a partition."""
+        total = self.write(_only(batch, [], [], batch.rejects))
+        for row, source in zip(batch.rows, batch.sources, strict=True):
             try:
-                item = decode(record.value, max_bytes=self.max_message_bytes)
-            except InvalidMessage as exc:
-                log.warning(
-                    "dead letter %s[%d]@%d: %s",
-                    record.topic,
-                    record.partition,
-                    record.offset,
-                    exc.reason,
+                result = self.write(_only(batch, [row], [source], Rejects()))
+            except Exception as exc:
+                if not is_refusal(exc):
+                    raise
+                refused = Rejects()
+                reason = (
+                    f"rejected by the database: {first_line(exc)}"
+                    if isinstance(exc, SQLAlchemyError)
+                    else f"write failed: {type(exc).__name__}: {exc}"  # not the database's verdict
                 )
-                dead.append(
-                    DeadLetterRow(
-                        record.topic,
-                        record.partition,
-                        record.offset,
-                        record.key,
-                        record.value,
-                        exc.reason,
-                    )
-                )
-                kinds.append(exc.kind)
-                continue
-            # Records arrive in offset order per partition: a later one is the newer version.
-            latest[(item.source, item.id)] = (record, item)
-        return list(latest.values()), dead, kinds
+                refused.add(source, reason, "db_refused")
+                result = self.write(_only(batch, [], [], refused))
+            total = _sum(total, result)
+        return BatchResult(len(batch.records), total.write, {}, total.dead_letter_kinds)
+
+    def _decode(self, record: Record, value: bytes | None) -> NewsItem:
+        return decode(value, limits=self.limits, timestamp_ms=record.timestamp)
+
+    def _classify(
+        self,
+        texts: list[tuple[Record, tuple[NewsItem, str]]],
+        rejects: Rejects,
+        timings: dict[str, float],
+    ) -> list[tuple[Record, tuple[NewsItem, Prediction]]]:
+        """One forward for the batch; if it fails, one per record, so only the records the
+        model cannot take are dead-lettered."""
+        try:
+            predictions = self.classifier.predict_normalized([t for _, (_, t) in texts], timings)
+        except Exception as exc:
+            log.error("classifying a batch of %d failed (%r); one by one", len(texts), exc)
+        else:
+            return [
+                (record, (item, prediction))
+                for (record, (item, _)), prediction in zip(texts, predictions, strict=True)
+            ]
+        return rejects.guard(
+            "classify",
+            texts,
+            lambda _, pair: (pair[0], self.classifier.predict_normalized([pair[1]])[0]),
+        )
 
 
-def _story_row(record: Record, item: NewsItem, prediction: Prediction) -> StoryRow:
-    published = item.published_at or datetime.fromtimestamp(record.timestamp / 1000, UTC)
+def _text(_: Record, item: NewsItem) -> tuple[NewsItem, str]:
+    return item, model_text(item.headline, item.body)
+
+
+def _story_row(record: Record, classified: tuple[NewsItem, Prediction]) -> StoryRow:
+    item, prediction = classified
+    if item.published_at is None:  # decode() fills it from the record's timestamp
+        raise InvalidMessage("no published_at and no record timestamp", "out_of_range")
     return StoryRow(
         source=item.source,
         external_id=item.id,
@@ -146,7 +211,7 @@ def _story_row(record: Record, item: NewsItem, prediction: Prediction) -> StoryR
         tickers=item.tickers,
         lang=item.lang,
         extra=item.extra or None,
-        published_at=published,
+        published_at=item.published_at,
         kafka_topic=record.topic,
         kafka_partition=record.partition,
         kafka_offset=record.offset,
@@ -159,3 +224,28 @@ def _story_row(record: Record, item: NewsItem, prediction: Prediction) -> StoryR
             "probabilities": prediction.probabilities,
         },
     )
+
+
+def _only(
+    batch: PreparedBatch, rows: list[StoryRow], sources: list[Record], rejects: Rejects
+) -> PreparedBatch:
+    return PreparedBatch(sources, rows, sources, rejects, batch.stage_seconds)
+
+
+def _sum(a: BatchResult, b: BatchResult) -> BatchResult:
+    x, y = a.write, b.write
+    write = WriteResult(
+        x.inserted + y.inserted,
+        x.updated + y.updated,
+        x.duplicates + y.duplicates,
+        x.dead_letters + y.dead_letters,
+    )
+    return BatchResult(a.records + b.records, write, {}, a.dead_letter_kinds + b.dead_letter_kinds)
+
+
+def first_line(exc: BaseException | None) -> str:
+    """An error's first line (the driver's own message for a database error), for logs and
+    reasons: SQLAlchemy appends the statement and its parameters, which may be anything."""
+    orig = getattr(exc, "orig", None)
+    text = (str(orig) if orig is not None else str(exc)).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__

@@ -1,59 +1,121 @@
-"""Publish a JSONL or CSV file of stories to the news topic (replays, demos, load tests)."""
+"""Publish a JSONL or CSV file of stories to the news topic (replays, demos, load tests).
+
+Every line is checked against the message contract with the consumer's own `decode` before it
+is sent, so a file's bad lines are reported here, with their line numbers and reasons, instead
+of being dead-lettered later. With `strict`, the whole file is checked before anything is sent.
+"""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import json
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kafka import KafkaProducer
 
-from monitor.errors import MonitorError
+from monitor.errors import InvalidMessage, MonitorError
+from monitor.ingest.schema import Limits, decode
+
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
-def read_stories(path: Path) -> Iterator[dict[str, Any]]:
-    """Stories from `.jsonl` (one object per line) or `.csv` (header row; `text` → headline)."""
+@dataclass(frozen=True)
+class Story:
+    """A line that meets the contract: its key (the story id) and the bytes to publish."""
+
+    line: int
+    key: bytes
+    value: bytes
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A line that does not, and why."""
+
+    line: int
+    reason: str
+
+
+def read_stories(path: Path, limits: Limits) -> Iterator[Story | Rejected]:
+    """Stories from `.jsonl` (one object per line) or `.csv` (header row; `text` → headline),
+    each checked by the contract's `decode`; a bad line is a `Rejected`, a bad file an error."""
     if not path.is_file():
         raise MonitorError(f"no such file: {path}")
     if path.suffix.lower() == ".csv":
-        yield from _read_csv(path)
+        yield from _read_csv(path, limits)
     else:
-        yield from _read_jsonl(path)
+        yield from _read_jsonl(path, limits)
 
 
-def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as lines:
+def _checked(line: int, value: bytes, limits: Limits) -> Story | Rejected:
+    try:
+        item = decode(value, limits=limits)
+    except InvalidMessage as exc:
+        return Rejected(line, exc.reason)
+    return Story(line, item.id.encode("utf-8"), value)
+
+
+def _read_jsonl(path: Path, limits: Limits) -> Iterator[Story | Rejected]:
+    with path.open("rb") as lines:
         for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
+            value = line.removeprefix(UTF8_BOM) if number == 1 else line
+            value = value.strip()
+            if value:
+                yield _checked(number, value, limits)
+
+
+def _check_utf8(path: Path) -> None:
+    """A CSV is decoded as a whole, so check all of it before the first row is sent."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
             try:
-                story = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise MonitorError(f"{path}:{number}: not JSON ({exc.msg})") from None
-            yield story
+                decoder.decode(chunk)
+                offset += len(chunk)
+            except UnicodeDecodeError as exc:
+                raise MonitorError(
+                    f"{path} is not UTF-8 text ({exc.reason} at byte {offset + exc.start}): "
+                    "convert it first, e.g. with `iconv -f latin1 -t utf-8`"
+                ) from None
 
 
-def _read_csv(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            story: dict[str, Any] = {k: v for k, v in row.items() if k and v not in (None, "")}
-            if "headline" not in story and "text" in story:
-                story["headline"] = story.pop("text")
-            story.setdefault("source", "csv")
-            if "id" not in story:
-                digest = hashlib.sha1(str(story.get("headline", "")).encode()).hexdigest()
-                story["id"] = digest[:16]
-            yield story
+def _read_csv(path: Path, limits: Limits) -> Iterator[Story | Rejected]:
+    _check_utf8(path)
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        yield from _csv_rows(path, csv.DictReader(handle), limits)
+
+
+def _csv_rows(
+    path: Path, reader: csv.DictReader[str], limits: Limits
+) -> Iterator[Story | Rejected]:
+    columns = [c for c in reader.fieldnames or [] if c]
+    if not {"text", "headline"} & set(columns):
+        raise MonitorError(
+            f"{path} has no `text` or `headline` column (header: {', '.join(columns)[:200]}); "
+            "a CSV needs a comma-separated header row naming one of them"
+        )
+    for row in reader:
+        story: dict[str, Any] = {k: v for k, v in row.items() if k and v not in (None, "")}
+        if "headline" not in story and "text" in story:
+            story["headline"] = story.pop("text")
+        story.setdefault("source", "csv")
+        if "id" not in story and "headline" in story:
+            story["id"] = hashlib.sha1(str(story["headline"]).encode()).hexdigest()[:16]
+        value = json.dumps(story, ensure_ascii=False).encode("utf-8")
+        yield _checked(reader.line_num, value, limits)
 
 
 def publish(
     producer: KafkaProducer,
     topic: str,
-    stories: Iterable[dict[str, Any]],
+    stories: Iterable[Story],
     *,
     rate: float | None = None,
 ) -> int:
@@ -67,8 +129,7 @@ def publish(
             delay = started + sent * interval - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-        key = str(story.get("id", "")).encode("utf-8") or None
-        producer.send(topic, key=key, value=json.dumps(story, ensure_ascii=False).encode("utf-8"))
+        producer.send(topic, key=story.key, value=story.value)
         sent += 1
     producer.flush()
     return sent

@@ -12,23 +12,17 @@ import threading
 from contextlib import ExitStack
 from types import FrameType
 
-from sqlalchemy import Engine, inspect
-
-from monitor.errors import ConfigError
 from monitor.ingest import kafka
 from monitor.ingest.consumer import IngestLoop, LoopStats
 from monitor.ingest.observe import IngestObserver
 from monitor.ingest.pipeline import BatchProcessor
+from monitor.ingest.schema import Limits
 from monitor.metrics import Health, set_model_info, start_metrics_server
 from monitor.settings import Settings
-from monitor.store.db import URL_SETTING, check_connection, make_engine, make_sessionmaker
+from monitor.store.db import make_sessionmaker, open_migrated
 
 log = logging.getLogger(__name__)
-
-
-def check_schema(engine: Engine) -> None:
-    if not inspect(engine).has_table("stories"):
-        raise ConfigError(URL_SETTING, "the database has no schema yet: run `monitor db upgrade`")
+PORT_SETTING = "MONITOR_METRICS__PORT"
 
 
 def run_consumer(settings: Settings, stop: threading.Event | None = None) -> LoopStats:
@@ -37,33 +31,31 @@ def run_consumer(settings: Settings, stop: threading.Event | None = None) -> Loo
 
     stop = stop or threading.Event()
     with ExitStack() as stack:
-        engine = make_engine(settings.database.url, echo=settings.database.echo)
+        engine = open_migrated(settings.database.url, echo=settings.database.echo)
         stack.callback(engine.dispose)
-        check_connection(engine)
-        check_schema(engine)
         classifier = Classifier.from_settings(settings.model)
         kafka.check_broker(settings.kafka)
-        kafka.ensure_topic(settings.kafka)
 
         health = Health(
             "consume", max_silence_s=max(60.0, settings.kafka.max_poll_interval_ms / 1000)
         )
         observer = IngestObserver(settings.kafka.topic, health)
         set_model_info(classifier.version, str(classifier.device))
-        if settings.metrics.enabled:
+        if settings.metrics.enabled:  # a busy port stops us here, before the topic is made
             server, port = start_metrics_server(
-                settings.metrics.host, settings.metrics.port, health
+                settings.metrics.host, settings.metrics.port, health, setting=PORT_SETTING
             )
             stack.callback(server.close)
             log.info("metrics and health on http://%s:%d/metrics", settings.metrics.host, port)
         stack.callback(health.stopping)
+        kafka.ensure_topic(settings.kafka)
 
         consumer = kafka.make_consumer(settings.kafka)
         stack.callback(consumer.close, autocommit=False)
         processor = BatchProcessor(
             classifier,
             make_sessionmaker(engine),
-            max_message_bytes=settings.kafka.max_message_bytes,
+            limits=Limits(settings.kafka.max_message_bytes, settings.contract),
         )
         loop = IngestLoop(
             consumer,

@@ -20,16 +20,22 @@ Two guards keep it exact despite a watermark on a client-stamped time:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from monitor.settings import ContractSettings
+from monitor.store.db import is_outage
 from monitor.store.models import Classification, RollupState, SentimentHourly, Story
 from monitor.store.queries import ROLLUP_NAME, _as_utc, _bucket, _current_of_story, floor_hour
+
+log = logging.getLogger(__name__)
 
 HOUR = timedelta(hours=1)
 OVERLAP = timedelta(minutes=2)
@@ -46,25 +52,33 @@ class RollupReport:
     watermark: datetime | None
 
 
-def refresh_sentiment_hourly(session: Session, *, now: datetime) -> RollupReport:
+def refresh_sentiment_hourly(
+    session: Session, *, now: datetime, published: tuple[datetime, datetime] | None = None
+) -> RollupReport:
     """Recompute the hours touched since the last run, then advance the watermark.
 
     The caller owns the transaction; commit it to publish the new hours and watermark together.
     On PostgreSQL the state row is locked, so concurrent refreshes run one after the other.
+    Only stories published inside `published` (the message contract's range) are rolled up, and
+    an hour that fails is logged and skipped (the sweep tries it again): no single row can
+    wedge the rollup.
     """
+    published = published or ContractSettings().published_window(now)
     state = session.get(RollupState, ROLLUP_NAME, with_for_update=True)
     if state is None:
         state = RollupState(name=ROLLUP_NAME)
         session.add(state)
     watermark = _as_utc(state.watermark) if state.watermark is not None else None
 
-    touched, newest = _touched_hours(session, since=watermark - OVERLAP if watermark else None)
+    touched, newest = _touched_hours(
+        session, since=watermark - OVERLAP if watermark else None, published=published
+    )
     hours = set(touched)
     if watermark is not None:  # the first run rebuilds every hour anyway
         sweep, state.sweep_hour = _sweep(state.sweep_hour, now)
         hours.update(sweep)
     ordered = sorted(hours)
-    rows = sum(_recompute(session, start, end) for start, end in _runs(ordered))
+    rows = sum(_recompute_isolated(session, start, end) for start, end in _runs(ordered))
 
     if newest is not None and (watermark is None or newest > watermark):
         state.watermark = newest
@@ -74,7 +88,7 @@ def refresh_sentiment_hourly(session: Session, *, now: datetime) -> RollupReport
 
 
 def _touched_hours(
-    session: Session, *, since: datetime | None
+    session: Session, *, since: datetime | None, published: tuple[datetime, datetime]
 ) -> tuple[list[datetime], datetime | None]:
     """Hours of stories whose current classification is newer than `since` (all when None),
     and the newest `classified_at` among them."""
@@ -86,6 +100,7 @@ def _touched_hours(
     )
     if since is not None:
         stmt = stmt.where(Classification.classified_at > since)
+    stmt = stmt.where(Story.published_at.between(*published))
     found = session.execute(stmt).all()
     hours = [_from_epoch(row[0]) for row in found]
     newest = max((_as_utc(row[1]) for row in found), default=None)
@@ -115,6 +130,24 @@ def _runs(hours: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
         else:
             runs.append((hour, hour + HOUR))
     return runs
+
+
+def _recompute_isolated(session: Session, start: datetime, end: datetime) -> int:
+    """`_recompute` in a savepoint; if the run fails, hour by hour, skipping (and logging)
+    the hours that fail alone."""
+    try:
+        with session.begin_nested():
+            return _recompute(session, start, end)
+    except (SQLAlchemyError, ArithmeticError, ValueError) as exc:
+        if is_outage(exc):
+            raise  # the whole pass fails and is retried; no hour is skipped for an outage
+        if end - start == HOUR:
+            log.error("rollup of hour %s failed, skipped: %s", start.isoformat(), exc)
+            return 0
+    return sum(
+        _recompute_isolated(session, hour, hour + HOUR)
+        for hour in (start + i * HOUR for i in range(int((end - start) / HOUR)))
+    )
 
 
 def _recompute(session: Session, start: datetime, end: datetime) -> int:

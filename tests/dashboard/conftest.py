@@ -5,14 +5,20 @@ and a seeded PostgreSQL database the pages are pointed at.
 from __future__ import annotations
 
 import itertools
+import subprocess
+import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.dashboard_server import start_dashboard, stop_dashboard
 from monitor.store.models import Alert, Classification, DeadLetter, Story
+from tests.ingest.conftest import free_port
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 _ids = itertools.count(1)
@@ -189,3 +195,45 @@ def dashboard_env(pg_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -
     monkeypatch.setenv("MONITOR_MODEL__CHECKPOINT", str(tmp_path / "absent.pt"))
     monkeypatch.chdir(tmp_path)  # no stray .env file
     yield pg_url
+
+
+def wait_for(check: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+        except OSError:
+            result = None
+        if result:
+            return result
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+@pytest.fixture
+def dashboard_url(pg_url: str, tmp_path: Path) -> Iterator[str]:
+    """The dashboard served by `streamlit run` against the test database (seed it in the test)."""
+    port = free_port()
+    log = (tmp_path / "streamlit.log").open("wb")
+    process = start_dashboard(
+        host="127.0.0.1",
+        port=port,
+        env={
+            "MONITOR_DATABASE__URL": pg_url,
+            "MONITOR_KAFKA__BOOTSTRAP_SERVERS": "127.0.0.1:1",
+            "MONITOR_DASHBOARD__REFRESH_S": "2",
+        },
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(
+            lambda: urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok",
+            60,
+            "streamlit to answer /_stcore/health",
+        )
+        yield url
+    finally:
+        stop_dashboard(process, timeout=5)
+        log.close()

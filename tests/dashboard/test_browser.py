@@ -11,7 +11,6 @@ import base64
 import itertools
 import json
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -22,33 +21,14 @@ from typing import Any
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from monitor.dashboard_server import start_dashboard, stop_dashboard
 from monitor.settings import REPO_ROOT
+from tests.dashboard.conftest import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = REPO_ROOT / "artifacts" / "screenshots"
 WIDTH, HEIGHT = 1400, 1000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-        except OSError:
-            result = None
-        if result:
-            return result
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
 class DevTools:
@@ -74,35 +54,6 @@ class DevTools:
 
     def close(self) -> None:
         self.ws.close()
-
-
-@pytest.fixture
-def dashboard_url(seeded: dict, pg_url: str, tmp_path: Path) -> Iterator[str]:
-    """The dashboard served by `streamlit run` against the seeded database."""
-    port = free_port()
-    log = (tmp_path / "streamlit.log").open("wb")
-    process = start_dashboard(
-        host="127.0.0.1",
-        port=port,
-        env={
-            "MONITOR_DATABASE__URL": pg_url,
-            "MONITOR_KAFKA__BOOTSTRAP_SERVERS": "127.0.0.1:1",
-            "MONITOR_DASHBOARD__REFRESH_S": "2",
-        },
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(
-            lambda: urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok",
-            60,
-            "streamlit to answer /_stcore/health",
-        )
-        yield url
-    finally:
-        stop_dashboard(process, timeout=5)
-        log.close()
 
 
 @pytest.fixture

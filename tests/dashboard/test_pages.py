@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import re
+import uuid
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 from streamlit.testing.v1 import AppTest
 
@@ -42,7 +45,8 @@ def open_page(dashboard_env: str) -> OpenPage:
 
 
 def text_of(at: AppTest) -> str:
-    """Everything a person reads on the page, as one string."""
+    """Everything a person reads on the page, as one string: Markdown with its escapes of feed
+    text undone (`Energy \\| Oil` reads `Energy | Oil`), and the HTML tables as sent."""
     parts: list[Any] = []
     for kind in (
         "markdown",
@@ -56,7 +60,8 @@ def text_of(at: AppTest) -> str:
     ):
         parts.extend(element.value for element in getattr(at, kind))
     parts.extend(f"{m.label} {m.value}" for m in at.metric)
-    return "\n".join(str(part) for part in parts)
+    text = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", "\n".join(str(part) for part in parts))
+    return "\n".join([text, *(html.proto.body for html in at.get("html"))])
 
 
 def test_overview_shows_firing_alert_and_topics(open_page: OpenPage, seeded: dict) -> None:
@@ -93,14 +98,20 @@ def test_alerts_unknown_id_is_a_message(open_page: OpenPage, seeded: dict) -> No
     assert "There is no alert #999999" in text_of(open_page("alerts", alert_id="999999"))
 
 
+def acknowledge(open_page: OpenPage, alert: Alert, who: str) -> AppTest:
+    """Open the alert's page and submit the acknowledge form as `who`."""
+    at = open_page("alerts", alert_id=str(alert.id))
+    at.text_input(key="ack_who").input(who)
+    at.get("form_submit_button")[0].click().run()
+    assert not at.exception
+    return at
+
+
 def test_acknowledge_records_who_and_when(
     open_page: OpenPage, seeded: dict, clean_db: sessionmaker[Session]
 ) -> None:
     firing: Alert = seeded["firing"]
-    at = open_page("alerts", alert_id=str(firing.id))
-    at.text_input(key="ack_who").input("alice")
-    at.get("form_submit_button")[0].click().run()
-    assert not at.exception
+    at = acknowledge(open_page, firing, "alice")
     with clean_db() as session:
         alert = session.get(Alert, firing.id)
         assert alert is not None
@@ -238,3 +249,32 @@ def test_every_page_works_on_sqlite(
             at.switch_page(f"views/{page}.py").run()
         assert not at.exception, (page, [e.value for e in at.exception])
         assert text in text_of(at), page
+
+
+@pytest.fixture
+def read_only_url(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The test database through a role that may only SELECT (as a locked-down dashboard's)."""
+    role = f"monitor_ro_{uuid.uuid4().hex[:8]}"
+    engine = make_engine(pg_url)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"CREATE ROLE {role} LOGIN"))
+        connection.execute(sa.text(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"))
+    url = pg_url.replace("postgres@", f"{role}@")
+    monkeypatch.setenv("MONITOR_DATABASE__URL", url)
+    yield url
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"DROP OWNED BY {role}"))
+        connection.execute(sa.text(f"DROP ROLE {role}"))
+    engine.dispose()
+
+
+def test_acknowledging_with_a_read_only_role_says_it_cannot_write(
+    open_page: OpenPage, seeded: dict, read_only_url: str, clean_db: sessionmaker[Session]
+) -> None:
+    firing: Alert = seeded["firing"]
+    page = text_of(acknowledge(open_page, firing, "alice"))
+    assert "Cannot acknowledge: this dashboard's database role may only read" in page
+    assert "database is unavailable" not in page
+    with clean_db() as session:
+        alert = session.get(Alert, firing.id)
+        assert alert is not None and alert.acknowledged_by is None

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from monitor.broker import EmbeddedBroker
 from monitor.ingest import kafka
 from monitor.settings import KafkaSettings
 from monitor.store import migrate
@@ -49,6 +50,9 @@ class Pipeline:
             MONITOR_KAFKA__GROUP_ID=self.group,
             MONITOR_MODEL__CHECKPOINT=str(self.checkpoint),
             MONITOR_MODEL__DEVICE="cpu",
+            # Never a fixed port: several test runs (and a running stack) share this machine.
+            MONITOR_METRICS__PORT="0",
+            MONITOR_METRICS__SCHEDULE_PORT="0",
             PYTHONUNBUFFERED="1",
         )
         env.update(extra)
@@ -80,32 +84,55 @@ class Pipeline:
         finally:
             engine.dispose()
 
+    def execute(self, sql: str) -> None:
+        engine = sa.create_engine(self.db_url)
+        try:
+            with engine.begin() as connection:
+                connection.execute(sa.text(sql))
+        finally:
+            engine.dispose()
+
     def logs(self) -> str:
         return "\n".join(
             p.read_text(errors="replace")[-3000:] for p in sorted(self.log_dir.glob("*.log"))
         )
 
 
+def new_pipeline(bootstrap: str, make_pg_database, checkpoint: Path, log_dir: Path) -> Pipeline:
+    """A fresh migrated database, and a topic and group of its own on `bootstrap`."""
+    url = make_pg_database()
+    migrate.upgrade(url)
+    setup = Pipeline(
+        bootstrap=bootstrap,
+        topic=f"news-{uuid.uuid4().hex[:8]}",
+        group=f"monitor-{uuid.uuid4().hex[:8]}",
+        db_url=url,
+        checkpoint=checkpoint,
+        log_dir=log_dir,
+    )
+    kafka.ensure_topic(setup.kafka)
+    return setup
+
+
 @pytest.fixture
 def pipeline(
     broker: str, make_pg_database, tiny_checkpoint: Path, tmp_path: Path
 ) -> Iterator[Pipeline]:
-    url = make_pg_database()
-    migrate.upgrade(url)
-    setup = Pipeline(
-        bootstrap=broker,
-        topic=f"news-{uuid.uuid4().hex[:8]}",
-        group=f"monitor-{uuid.uuid4().hex[:8]}",
-        db_url=url,
-        checkpoint=tiny_checkpoint,
-        log_dir=tmp_path,
-    )
-    kafka.ensure_topic(setup.kafka)
+    setup = new_pipeline(broker, make_pg_database, tiny_checkpoint, tmp_path)
     yield setup
     for process in setup.processes:
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             process.wait()
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
+    """A broker of the test's own on a fixed port, so it can be stopped and started again."""
+    embedded = EmbeddedBroker(tmp_path / "noida", port=free_port())
+    embedded.start()
+    yield embedded
+    embedded.stop()
 
 
 def wait_until(

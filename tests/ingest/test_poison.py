@@ -1,5 +1,9 @@
 """A record that passes the contract but that the database refuses is isolated from its batch
-and dead-lettered; the rest of the batch is stored and the partition keeps moving."""
+and dead-lettered; the rest of the batch is stored and the partition keeps moving.
+
+The contract bounds every value, so no message of ours is refused by the schema we ship; a
+constraint a DBA added (here: no story may have the id `poison`) stands in for whatever a
+database may refuse."""
 
 from __future__ import annotations
 
@@ -14,8 +18,8 @@ pytestmark = pytest.mark.integration
 
 
 def test_database_rejected_record_is_dead_lettered_alone(pipeline: Pipeline) -> None:
-    # 1e400 is a valid JSON number, but it overflows to inf, which JSONB cannot hold.
-    poison = (b"poison", b'{"id": "poison", "headline": "h", "score": 1e400}')
+    pipeline.execute("ALTER TABLE stories ADD CONSTRAINT no_poison CHECK (external_id <> 'poison')")
+    poison = (b"poison", b'{"id": "poison", "headline": "h"}')
     pipeline.produce([story(i) for i in range(50)] + [poison] + [story(i) for i in range(50, 80)])
     consumer = pipeline.start_consumer()
 
@@ -29,7 +33,7 @@ def test_database_rejected_record_is_dead_lettered_alone(pipeline: Pipeline) -> 
     assert (
         pipeline.scalar(
             "SELECT count(*) FROM dead_letters WHERE error LIKE 'rejected by the database:%' "
-            "AND key = 'poison'::bytea"
+            "AND error LIKE '%no_poison%' AND key = 'poison'::bytea"
         )
         == 1
     )

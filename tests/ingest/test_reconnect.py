@@ -7,24 +7,20 @@ from __future__ import annotations
 
 import subprocess
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from monitor.broker import EmbeddedBroker
-from monitor.ingest import kafka
 from monitor.ingest.lag import consumer_lag
-from monitor.store import migrate
-from tests.ingest.conftest import Pipeline, free_port, story, wait_until
+from tests.ingest.conftest import Pipeline, new_pipeline, story, wait_until
 from tests.ingest.netutil import TcpProxy
 
 pytestmark = pytest.mark.integration
 
-# Small batches, so an outage lands between batches of one stream; metrics on any free port.
-CONSUMER_ENV = {"MONITOR_KAFKA__MAX_POLL_RECORDS": "50", "MONITOR_METRICS__PORT": "0"}
+# Small batches, so an outage lands between batches of one stream.
+CONSUMER_ENV = {"MONITOR_KAFKA__MAX_POLL_RECORDS": "50"}
 OUTAGE_S = 5.0
 
 
@@ -109,29 +105,10 @@ def test_database_outage_is_ridden_out(pipeline: Pipeline) -> None:
         proxy.stop()
 
 
-@pytest.fixture
-def own_broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
-    """A broker of this test's own on a fixed port, so it can be stopped and started again."""
-    embedded = EmbeddedBroker(tmp_path / "noida", port=free_port())
-    embedded.start()
-    yield embedded
-    embedded.stop()
-
-
 def test_broker_restart_is_ridden_out(
     own_broker: EmbeddedBroker, make_pg_database, tiny_checkpoint: Path, tmp_path: Path
 ) -> None:
-    url = make_pg_database()
-    migrate.upgrade(url)
-    setup = Pipeline(
-        bootstrap=own_broker.bootstrap_servers,
-        topic=f"news-{uuid.uuid4().hex[:8]}",
-        group=f"monitor-{uuid.uuid4().hex[:8]}",
-        db_url=url,
-        checkpoint=tiny_checkpoint,
-        log_dir=tmp_path,
-    )
-    kafka.ensure_topic(setup.kafka)
+    setup = new_pipeline(own_broker.bootstrap_servers, make_pg_database, tiny_checkpoint, tmp_path)
     restarted: EmbeddedBroker | None = None
     consumer = setup.start_consumer(**CONSUMER_ENV)
     try:

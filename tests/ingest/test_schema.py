@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from monitor.errors import InvalidMessage
-from monitor.ingest.schema import decode
+from monitor.ingest.schema import Limits, decode
 
 LIMIT = 10_000
+LIMITS = Limits(max_bytes=LIMIT)
 
 
 def encode(obj: object) -> bytes:
@@ -18,7 +19,7 @@ def encode(obj: object) -> bytes:
 
 
 def test_minimal_story_gets_defaults() -> None:
-    item = decode(encode({"id": "a1", "headline": "Fed holds rates"}), max_bytes=LIMIT)
+    item = decode(encode({"id": "a1", "headline": "Fed holds rates"}), limits=LIMITS)
     assert (item.id, item.headline, item.source, item.published_at) == (
         "a1",
         "Fed holds rates",
@@ -42,7 +43,7 @@ def test_full_story_keeps_unknown_fields() -> None:
                 "desk": {"region": "US"},
             }
         ),
-        max_bytes=LIMIT,
+        limits=LIMITS,
     )
     assert item.published_at == datetime(2026, 3, 1, 14, 30, tzinfo=UTC)
     assert item.tickers == ["AAPL"]
@@ -71,9 +72,37 @@ def test_full_story_keeps_unknown_fields() -> None:
         (encode({"id": "a", "headline": "h", "published_at": "2026-01-01T10:00:00"}), "no UTC"),
         (encode({"id": "a", "headline": "h\u0000"}), "NUL character"),
         (b'{"id": "a", "headline": "h", "x": "\\ud800"}', "surrogate"),
+        (b"[" * 4_000 + b"]" * 4_000, "nested deeper than 32 levels"),
+        (b'{"id": "a", "headline": ' + b"[" * 40 + b"]" * 40 + b"}", "nested deeper than"),
+        (b'{"id": "a", "headline": "h", "n": ' + b"1" * 5000 + b"}", "64-bit range"),
+        (b'{"id": "a", "headline": "h", "n": 1e400}', "too large to store"),
+        (b'{"id": "a", "headline": "h", "n": NaN}', "NaN is not a number"),
+        (encode({"id": "a", "headline": "h", "published_at": "9999-12-31T23:59:59Z"}), "outside"),
+        (
+            encode({"id": "a", "headline": "h", "published_at": "0001-01-01T00:00:00+01:00"}),
+            "outside the representable range",
+        ),
+        (encode({"id": "a", "headline": "h", "tickers": ["T"] * 65}), "at most 64 items"),
+        (encode({"id": "a", "headline": "h", "tickers": ["T" * 33]}), "tickers.0"),
+        (encode({"id": "a", "headline": "h", "url": "u" * 2049}), "url: String should have"),
     ],
 )
 def test_malformed_records_get_readable_reasons(value: bytes | None, reason: str) -> None:
     with pytest.raises(InvalidMessage) as caught:
-        decode(value, max_bytes=LIMIT)
+        decode(value, limits=LIMITS)
     assert reason in caught.value.reason
+
+
+def test_a_long_list_of_wrong_items_is_one_short_reason() -> None:
+    with pytest.raises(InvalidMessage) as caught:
+        decode(encode({"id": "a", "headline": "h", "tickers": list(range(60))}), limits=LIMITS)
+    assert caught.value.reason.endswith("and 57 more")
+    assert len(caught.value.reason) < 300
+
+
+def test_the_kafka_time_stands_in_for_published_at_within_the_range() -> None:
+    item = decode(encode({"id": "a", "headline": "h"}), timestamp_ms=1_767_225_600_000)
+    assert item.published_at == datetime(2026, 1, 1, tzinfo=UTC)
+    for timestamp_ms in (253_402_300_800_000, 0):  # year 10000; 1970
+        with pytest.raises(InvalidMessage, match="record timestamp"):
+            decode(encode({"id": "a", "headline": "h"}), timestamp_ms=timestamp_ms)

@@ -1,10 +1,12 @@
-"""Start-up checks of `monitor consume`, run as the real process: a bad setting stops it with one
-line naming the setting, exit status 2, no traceback — and nothing half-written, because every
-check runs before anything is created (no rows, no tables, no topic)."""
+"""Start-up checks of `monitor consume` (and of `schedule` and `dashboard` where they share them),
+run as the real process: a bad setting stops it with one line naming the setting, exit status 2,
+no traceback — and nothing half-written, because every check runs before anything is created
+(no rows, no tables, no topic, no empty SQLite file)."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -43,6 +45,7 @@ def base_env(checkpoint: Path, **extra: str) -> dict[str, str]:
         MONITOR_MODEL__CHECKPOINT=str(checkpoint),
         MONITOR_MODEL__DEVICE="cpu",
         MONITOR_METRICS__PORT="0",
+        MONITOR_METRICS__SCHEDULE_PORT="0",
     )
     env.update(extra)
     return env
@@ -85,7 +88,6 @@ def test_unreachable_broker_names_the_setting_and_writes_nothing(pipeline: Pipel
     env = pipeline.env(
         MONITOR_KAFKA__BOOTSTRAP_SERVERS=closed,
         MONITOR_KAFKA__CONNECT_TIMEOUT_S="2",
-        MONITOR_METRICS__PORT="0",
     )
     result = run_monitor(["consume"], env)
     assert_refused(result, BOOTSTRAP)
@@ -126,7 +128,6 @@ def test_missing_checkpoint_names_the_setting_and_creates_no_topic(
     env = pipeline.env(
         MONITOR_KAFKA__TOPIC=topic,
         MONITOR_MODEL__CHECKPOINT=str(missing),
-        MONITOR_METRICS__PORT="0",
     )
     result = run_monitor(["consume"], env)
     assert_refused(result, CHECKPOINT)
@@ -140,9 +141,7 @@ def test_missing_checkpoint_names_the_setting_and_creates_no_topic(
 def test_unmigrated_database_says_to_run_db_upgrade(pipeline: Pipeline, make_pg_database) -> None:
     empty_url = make_pg_database()
     topic = f"news-never-{uuid.uuid4().hex[:8]}"
-    env = pipeline.env(
-        MONITOR_DATABASE__URL=empty_url, MONITOR_KAFKA__TOPIC=topic, MONITOR_METRICS__PORT="0"
-    )
+    env = pipeline.env(MONITOR_DATABASE__URL=empty_url, MONITOR_KAFKA__TOPIC=topic)
     result = run_monitor(["consume"], env)
     assert_refused(result, URL)
     assert "monitor db upgrade" in result.stderr
@@ -162,3 +161,53 @@ def test_unmigrated_database_says_to_run_db_upgrade(pipeline: Pipeline, make_pg_
 def test_bad_value_names_the_setting(tiny_checkpoint: Path, setting: str, value: str) -> None:
     result = run_monitor(["consume"], base_env(tiny_checkpoint, **{setting: value}))
     assert_refused(result, setting)
+
+
+@pytest.mark.parametrize("command", [["schedule"], ["dashboard"]])
+def test_schedule_and_dashboard_refuse_an_unmigrated_database(
+    tiny_checkpoint: Path, make_pg_database, command: list[str]
+) -> None:
+    empty_url = make_pg_database()
+    result = run_monitor(command, base_env(tiny_checkpoint, **{URL: empty_url}))
+    assert_refused(result, URL)
+    assert "monitor db upgrade" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert row_counts(empty_url) == {}
+
+
+@pytest.mark.parametrize("command", [["consume"], ["schedule"], ["dashboard"]])
+def test_a_missing_sqlite_file_is_refused_and_not_created(
+    tiny_checkpoint: Path, tmp_path: Path, command: list[str]
+) -> None:
+    path = tmp_path / "var" / "monitor.db"
+    result = run_monitor(command, base_env(tiny_checkpoint, **{URL: f"sqlite:///{path}"}))
+    assert_refused(result, URL)
+    assert "monitor db upgrade" in result.stderr
+    assert not path.exists() and not path.parent.exists()
+
+
+def test_consume_refuses_a_busy_metrics_port_before_creating_the_topic(
+    pipeline: Pipeline,
+) -> None:
+    topic = f"news-never-{uuid.uuid4().hex[:8]}"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = pipeline.env(MONITOR_KAFKA__TOPIC=topic, MONITOR_METRICS__PORT=str(port))
+        result = run_monitor(["consume"], env)
+    assert_refused(result, "MONITOR_METRICS__PORT")
+    assert f"127.0.0.1:{port}" in result.stderr
+    assert topic not in topics(pipeline.bootstrap)
+
+
+def test_schedule_refuses_a_busy_metrics_port(pg_url: str, tiny_checkpoint: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = base_env(
+            tiny_checkpoint, **{URL: pg_url, "MONITOR_METRICS__SCHEDULE_PORT": str(port)}
+        )
+        result = run_monitor(["schedule"], env)
+    assert_refused(result, "MONITOR_METRICS__SCHEDULE_PORT")

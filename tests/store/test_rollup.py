@@ -169,3 +169,34 @@ def test_corrections_move_counts_between_topics_and_sentiments(
             select(SentimentHourly.score_sum).where(SentimentHourly.topic == "Macro")
         )
     assert score == pytest.approx(0.8)
+
+
+def test_rows_outside_the_contract_never_wedge_the_rollup(db: sessionmaker[Session]) -> None:
+    """A story dated 9999 (written before the contract bounded published_at) used to make every
+    refresh overflow at `hour + 1 h`; now it is outside the range the rollup reads."""
+    add_story(db, "from the far future", at=datetime(9999, 12, 31, 23, 59, tzinfo=UTC))
+    add_story(db, "from before the range", at=datetime(1980, 1, 1, tzinfo=UTC))
+    add_story(db, "an ordinary story", at=T0 + timedelta(minutes=5))
+    for _ in range(2):  # the watermark advances, and the next run is as clean
+        report = refresh(db, END)
+        assert report.watermark is not None
+    assert set(hourly(db)) == {(T0, "Earnings")}
+
+
+def test_an_hour_that_fails_is_skipped_and_the_rest_rolled_up(
+    db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    for hours in (0, 1, 2):
+        add_story(db, f"story {hours}", at=T0 + timedelta(hours=hours, minutes=5))
+    recompute = rollup._recompute
+
+    def fail_at_one(session: Session, start: datetime, end: datetime) -> int:
+        if start <= T0 + timedelta(hours=1) < end:
+            raise OverflowError("date value out of range")
+        return recompute(session, start, end)
+
+    monkeypatch.setattr(rollup, "_recompute", fail_at_one)
+    report = refresh(db, END)
+    assert set(hourly(db)) == {(T0, "Earnings"), (T0 + timedelta(hours=2), "Earnings")}
+    assert report.rows == 2
+    assert "rollup of hour 2026-11-20T01:00:00+00:00 failed, skipped" in caplog.text
