@@ -125,10 +125,6 @@ def headline_html(headline: str, url: object) -> str:
     return text
 
 
-def scope_label(scope: str) -> str:
-    return "Market" if scope == queries.MARKET else scope
-
-
 def ago(moment: datetime | None) -> str:
     """'3 min ago' style, for times people scan rather than read."""
     if moment is None:

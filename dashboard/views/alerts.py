@@ -49,6 +49,8 @@ def justification(alert: queries.AlertRow) -> None:
 
 
 def acknowledge(alert: queries.AlertRow) -> None:
+    """Who owns the alert, and the form to take it: the first acknowledgement wins, a later
+    one is refused with a message naming the owner."""
     if alert.acknowledged_at is not None:
         st.info(
             f"Acknowledged by **{alert.acknowledged_by}** at "
@@ -58,14 +60,17 @@ def acknowledge(alert: queries.AlertRow) -> None:
     with st.form(f"ack_{alert.id}", border=False):
         who_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
         who = who_col.text_input("Your name", key="ack_who", placeholder="e.g. alice")
-        label = "Acknowledge again" if alert.acknowledged_at else "Acknowledge"
-        submitted = button_col.form_submit_button(label, type="primary", width="stretch")
+        submitted = button_col.form_submit_button("Acknowledge", type="primary", width="stretch")
     if submitted:
         if not who.strip():
             st.warning("Enter your name to acknowledge.")
             return
-        with common.session() as db, db.begin():
-            queries.acknowledge_alert(db, alert_id=alert.id, who=who)
+        try:
+            with common.session() as db, db.begin():
+                queries.acknowledge_alert(db, alert_id=alert.id, who=who)
+        except queries.AlreadyAcknowledged as taken:
+            st.warning(f"Not recorded: {taken}.", icon="👤")
+            return
         st.toast(f"Alert #{alert.id} acknowledged by {who.strip()}", icon="✅")
         st.rerun()
 

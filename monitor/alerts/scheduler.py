@@ -20,7 +20,7 @@ import httpx
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.alerts.detector import Clock, DetectionReport, detect, wall_clock
+from monitor.alerts.detector import DetectionReport, detect
 from monitor.alerts.dispatcher import DispatchReport, dispatch
 from monitor.alerts.settings import AlertSettings
 from monitor.metrics import Health
@@ -37,7 +37,6 @@ class AlertJobs:
     settings: AlertSettings
     dashboard_url: str
     client: httpx.Client
-    clock: Clock = wall_clock
     health: Health | None = None
 
     def detect_once(self) -> DetectionReport:
@@ -47,7 +46,6 @@ class AlertJobs:
                 settings=self.settings,
                 endpoints=self.settings.webhooks,
                 dashboard_url=self.dashboard_url,
-                clock=self.clock,
             )
 
     def dispatch_once(self) -> DispatchReport:

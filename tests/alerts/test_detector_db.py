@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.alerts import queries
 from monitor.alerts.detector import detect, windows_at
-from monitor.alerts.repository import AlertNotFound, acknowledge
 from monitor.alerts.settings import AlertSettings
 from monitor.store import migrate
 from monitor.store.db import make_engine, make_sessionmaker
@@ -146,21 +145,6 @@ def test_cooldown_after_resolve(clean_db: sessionmaker[Session], make_story: Sto
         assert session.get(AlertScopeState, "earnings").above == 1  # type: ignore[union-attr]
     fired = run(clean_db, settings, T0 + timedelta(hours=2, minutes=2)).fired
     assert _scopes(clean_db, fired) == ["earnings"]
-
-
-def test_acknowledge_records_who_and_when(
-    clean_db: sessionmaker[Session], make_story: Stories
-) -> None:
-    make_story.calm_market(T0)
-    burst(make_story, T0)
-    alert_id = run(clean_db, alert_settings(persistence_evaluations=1), T0).fired[0]
-    with clean_db.begin() as session:
-        acknowledge(session=session, alert_id=alert_id, who="ana", now=T0)
-    with clean_db.begin() as session:
-        alert = acknowledge(session=session, alert_id=alert_id, who="bob")
-        assert (alert.acknowledged_by, alert.acknowledged_at) == ("ana", T0)
-    with pytest.raises(AlertNotFound), clean_db.begin() as session:
-        acknowledge(session=session, alert_id=alert_id + 99, who="ana")
 
 
 def test_the_same_sql_works_on_sqlite(tmp_path: Path) -> None:

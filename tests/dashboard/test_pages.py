@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from streamlit.testing.v1 import AppTest
 
 from monitor.settings import REPO_ROOT
-from monitor.store import migrate
+from monitor.store import migrate, queries
 from monitor.store.db import make_engine
 from monitor.store.models import Alert, Classification, Story
 from tests.dashboard.conftest import NOW
@@ -107,6 +107,23 @@ def test_acknowledge_records_who_and_when(
         assert alert.acknowledged_by == "alice"
         assert alert.acknowledged_at is not None
     assert "Acknowledged by **alice**" in text_of(at)
+
+
+def test_a_second_acknowledgement_is_reported_and_the_first_stands(
+    open_page: OpenPage, seeded: dict, clean_db: sessionmaker[Session]
+) -> None:
+    firing: Alert = seeded["firing"]
+    at = open_page("alerts", alert_id=str(firing.id))  # alice's page, before anyone took it
+    with clean_db.begin() as session:  # meanwhile bob takes it from another browser
+        queries.acknowledge_alert(session, alert_id=firing.id, who="bob")
+    at.text_input(key="ack_who").input("alice")
+    at.get("form_submit_button")[0].click().run()
+    assert not at.exception
+    assert f"Not recorded: alert #{firing.id} was already acknowledged by bob" in text_of(at)
+    with clean_db() as session:
+        alert = session.get(Alert, firing.id)
+        assert alert is not None and alert.acknowledged_by == "bob"
+    assert "Acknowledged by **bob**" in text_of(at)
 
 
 def test_news_stream_and_filters(open_page: OpenPage, seeded: dict) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -238,13 +239,54 @@ def test_acknowledge_alert_records_who_and_when(db: sessionmaker) -> None:
     moment = T0 + timedelta(hours=1)
     with db.begin() as session:
         assert queries.acknowledge_alert(session, alert_id=alert_id, who=" bob ", at=moment)
-        assert not queries.acknowledge_alert(session, alert_id=10_000, who="bob")
+    with pytest.raises(queries.AlertNotFound), db.begin() as session:
+        queries.acknowledge_alert(session, alert_id=10_000, who="bob")
     with db() as session:
         alert = queries.get_alert(session, alert_id=alert_id)
     assert alert is not None
     assert (alert.acknowledged_by, alert.acknowledged_at) == ("bob", moment)
     with db() as session, pytest.raises(ValueError):
         queries.acknowledge_alert(session, alert_id=alert_id, who="  ")
+
+
+def test_the_first_acknowledgement_wins_and_a_second_is_reported(db: sessionmaker) -> None:
+    alert_id = make_alert(db)
+    with db.begin() as session:
+        queries.acknowledge_alert(session, alert_id=alert_id, who="ana", at=T0)
+    with pytest.raises(queries.AlreadyAcknowledged) as taken, db.begin() as session:
+        queries.acknowledge_alert(session, alert_id=alert_id, who="bob")
+    assert (taken.value.alert.acknowledged_by, taken.value.alert.acknowledged_at) == ("ana", T0)
+    assert "already acknowledged by ana" in str(taken.value)
+    with db() as session:
+        alert = queries.get_alert(session, alert_id=alert_id)
+    assert alert is not None
+    assert (alert.acknowledged_by, alert.acknowledged_at) == ("ana", T0)
+
+
+def test_two_people_acknowledging_at_once_cannot_both_win(
+    clean_db: sessionmaker[Session],
+) -> None:
+    """The second UPDATE waits on the first's row lock, then finds the alert taken."""
+    alert_id = make_alert(clean_db)
+    outcome: list[object] = []
+
+    def second() -> None:
+        try:
+            with clean_db.begin() as session:
+                outcome.append(queries.acknowledge_alert(session, alert_id=alert_id, who="bob"))
+        except queries.AlreadyAcknowledged as taken:
+            outcome.append(taken)
+
+    with clean_db.begin() as session:
+        queries.acknowledge_alert(session, alert_id=alert_id, who="ana")
+        racer = threading.Thread(target=second)
+        racer.start()
+        racer.join(timeout=1.0)
+        assert racer.is_alive()  # blocked on ana's uncommitted row
+    racer.join(timeout=30)
+    [result] = outcome
+    assert isinstance(result, queries.AlreadyAcknowledged)
+    assert result.alert.acknowledged_by == "ana"
 
 
 def test_stories_by_ids(db: sessionmaker) -> None:
