@@ -184,7 +184,7 @@ def test_compose_environment_is_valid_settings(
     except ConfigError as exc:
         pytest.fail(f"{service}: {exc}")
     assert settings.kafka.bootstrap_servers == "kafka:9092"
-    assert settings.database.url.startswith("postgresql+psycopg://")
+    assert settings.database.url.get_secret_value().startswith("postgresql+psycopg://")
 
 
 def test_monitor_services_share_one_image(services: dict) -> None:

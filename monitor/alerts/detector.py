@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from monitor.alerts import metrics, outbox, payloads, queries, repository
 from monitor.alerts.lifecycle import Action, LifecycleParams, step
-from monitor.alerts.settings import AlertSettings, WebhookEndpoint
 from monitor.alerts.stats import Counts, TestResult, spike_test
+from monitor.settings.alerts import AlertSettings, WebhookEndpoint
 from monitor.store.models import Alert
 from monitor.store.sql import MARKET, as_utc
 

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.alerts.detector import DetectionReport, detect
 from monitor.alerts.dispatcher import DispatchReport, dispatch
-from monitor.alerts.settings import AlertSettings
 from monitor.metrics import Health
+from monitor.settings.alerts import AlertSettings
 from monitor.store.rollup import RollupReport, refresh_sentiment_hourly
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ import hmac
 import time
 from collections.abc import Mapping
 
-from monitor.alerts.settings import decode_secret
 from monitor.errors import MonitorError
+from monitor.settings.alerts import decode_secret
 
 TOLERANCE_S = 300  # receivers reject timestamps further off than this (replay protection)
 

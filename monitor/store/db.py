@@ -1,10 +1,15 @@
-"""Engines and the session factory, built once by the caller from settings."""
+"""Engines and the session factory, built once by the caller from settings.
+
+The one place a database URL is revealed: settings hold it as a secret (`DatabaseUrl`, printed
+with its password masked) and `make_engine` takes it as it is.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -16,10 +21,15 @@ URL_SETTING = "MONITOR_DATABASE__URL"
 READER_STATEMENT_TIMEOUT_MS = 15_000
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def reveal(url: str | SecretStr) -> str:
+    """The URL itself, password included: for an engine or a child process, never for print."""
+    return url.get_secret_value() if isinstance(url, SecretStr) else url
+
+
+def make_engine(url: str | SecretStr, *, echo: bool = False) -> Engine:
     """Create the engine; SQLite gets a WAL journal, foreign keys and a created parent folder."""
     try:
-        parsed = make_url(url)
+        parsed = make_url(reveal(url))
     except (ArgumentError, ValueError) as exc:  # a malformed port is a bare ValueError
         raise ConfigError(URL_SETTING, f"not a database URL ({exc})") from None
     if parsed.get_backend_name() == "sqlite":
@@ -31,7 +41,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     return create_engine(parsed, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
-def make_reader_engine(url: str) -> Engine:
+def make_reader_engine(url: str | SecretStr) -> Engine:
     """An engine for dashboards: on PostgreSQL, planner settings for its key-lookup joins.
 
     Every join the dashboard makes goes from a time-bounded set of stories to each one's current

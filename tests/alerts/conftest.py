@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.alerts.settings import AlertSettings, WebhookEndpoint
 from monitor.alerts.signing import SignatureError, verify
+from monitor.settings.alerts import AlertSettings, WebhookEndpoint
 from monitor.store.models import Classification, Story
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.alerts import queries
 from monitor.alerts.detector import detect, windows_at
-from monitor.alerts.settings import AlertSettings
+from monitor.settings.alerts import AlertSettings
 from monitor.store import migrate
 from monitor.store.db import make_engine, make_sessionmaker
 from monitor.store.models import Alert, AlertScopeState, Classification, Story

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.alerts.detector import detect
 from monitor.alerts.dispatcher import claim, dispatch
-from monitor.alerts.settings import AlertSettings, WebhookEndpoint
+from monitor.settings.alerts import AlertSettings, WebhookEndpoint
 from monitor.store.models import Alert, WebhookAttempt, WebhookDelivery
 from tests.alerts.conftest import OTHER_SECRET, T0, Receiver, Stories, alert_settings
 
