@@ -47,24 +47,9 @@ def test_counts_are_per_topic_plus_market_and_only_current_rows(
     make_story.one(topic="macro", sentiment="negative", published_at=T0 - timedelta(days=3))
     make_story.one(topic="macro", sentiment="negative", published_at=T0 + timedelta(minutes=1))
     # A corrected story: the old classification said negative, the current one neutral.
-    corrected = make_story.one(
-        topic="earnings", sentiment="neutral", published_at=T0 - timedelta(minutes=7)
-    )
-    with clean_db.begin() as session:
-        session.add(
-            Classification(
-                story_id=corrected,
-                story_version=0,
-                model_version="old",
-                topic="earnings",
-                topic_confidence=0.9,
-                sentiment="negative",
-                sentiment_confidence=0.99,
-                sentiment_score=-0.9,
-                probabilities={},
-                is_current=False,
-            )
-        )
+    when = T0 - timedelta(minutes=7)
+    make_story.one(topic="earnings", sentiment="negative", published_at=when, external_id="fix")
+    make_story.one(topic="earnings", sentiment="neutral", published_at=when, external_id="fix")
     with clean_db() as session:
         counts = queries.scope_counts(session, windows=windows_at(T0, AlertSettings()))
     assert counts["earnings"] == queries.Counts(3, 1, 0, 0)

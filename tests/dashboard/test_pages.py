@@ -14,9 +14,10 @@ from streamlit.testing.v1 import AppTest
 
 from monitor.settings import REPO_ROOT
 from monitor.store import migrate, queries
-from monitor.store.db import make_engine
-from monitor.store.models import Alert, Classification, Story
+from monitor.store.db import make_engine, make_sessionmaker
+from monitor.store.models import Alert
 from tests.dashboard.conftest import NOW
+from tests.factories import add_story
 
 pytestmark = pytest.mark.integration
 
@@ -215,31 +216,14 @@ def test_every_page_works_on_sqlite(
     url = f"sqlite:///{tmp_path / 'local.db'}"
     migrate.upgrade(url)
     engine = make_engine(url)
-    with Session(engine) as session, session.begin():
-        story = Story(
-            source="newswire",
-            external_id="1",
-            headline="Sqlite story: copper rallies",
-            published_at=NOW - timedelta(minutes=3),
-            kafka_topic="news",
-            kafka_partition=0,
-            kafka_offset=1,
-        )
-        session.add(story)
-        session.flush()
-        session.add(
-            Classification(
-                story_id=story.id,
-                story_version=1,
-                model_version="lstm-sqlite",
-                topic="Gold | Metals | Materials",
-                topic_confidence=0.9,
-                sentiment="positive",
-                sentiment_confidence=0.8,
-                sentiment_score=0.7,
-                probabilities={},
-            )
-        )
+    add_story(
+        make_sessionmaker(engine),
+        "Sqlite story: copper rallies",
+        at=NOW - timedelta(minutes=3),
+        topic="Gold | Metals | Materials",
+        sentiment="positive",
+        model_version="lstm-sqlite",
+    )
     engine.dispose()
     monkeypatch.setenv("MONITOR_DATABASE__URL", url)
     expected = {

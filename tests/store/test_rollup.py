@@ -14,7 +14,7 @@ from monitor.store.models import (
     SentimentHourly,
 )
 from monitor.store.sql import as_utc
-from tests.store.test_queries import add_story
+from tests.factories import add_story
 
 T0 = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 END = T0 + timedelta(days=3, hours=5)
