@@ -1,4 +1,4 @@
-"""The message contract of topic `news` (DESIGN.md): bytes in, a validated NewsItem or a reason.
+"""The message contract of topic `news` (docs/design.md): bytes in, a NewsItem or a reason.
 
 Everything that can be wrong with a record is decided here, in one place, and reported as an
 `InvalidMessage` whose text is stored with the dead letter.

@@ -1,4 +1,4 @@
-"""SQLAlchemy 2.0 typed ORM models: the data model of DESIGN.md.
+"""SQLAlchemy 2.0 typed ORM models: the data model of docs/design.md.
 
 Schema changes go through Alembic migrations in `migrations/versions/`; these classes must match
 them (a test compares the two).
