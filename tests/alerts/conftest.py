@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.alerts.detector import DetectionReport, detect
 from monitor.alerts.signing import SignatureError, verify
 from monitor.settings.alerts import AlertSettings, WebhookEndpoint
 from tests.factories import NewStory, write_stories
@@ -222,3 +223,16 @@ def alert_settings(**overrides: Any) -> AlertSettings:
     }
     values.update(overrides)
     return AlertSettings(**values)
+
+
+def detect_at(sessions: sessionmaker[Session], settings: AlertSettings, at: Any) -> DetectionReport:
+    """One detector pass with `at` as the wall clock, in its own transaction, announcing to the
+    settings' webhooks with links to https://dash.example."""
+    with sessions.begin() as session:
+        return detect(
+            session=session,
+            settings=settings,
+            endpoints=settings.webhooks,
+            dashboard_url="https://dash.example",
+            clock=lambda: at,
+        )

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import partial
 
 import pandas as pd
-from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from monitor.store.models import Classification, RollupState, SentimentHourly, Story
 from monitor.store.rollup import ROLLUP_NAME
@@ -45,10 +46,7 @@ def sentiment_index(
         .where(Story.published_at >= start, Story.published_at < end)
         .group_by(bucket, Classification.topic)
     )
-    if topics:
-        stmt = stmt.where(Classification.topic.in_(list(topics)))
-    frame = pd.DataFrame(session.execute(stmt).all(), columns=INDEX_COLUMNS)
-    return _finish_index(frame)
+    return _index_frame(session, stmt, Classification.topic, topics)
 
 
 def market_index(index: pd.DataFrame) -> pd.DataFrame:
@@ -58,6 +56,15 @@ def market_index(index: pd.DataFrame) -> pd.DataFrame:
     rolled = index.groupby("bucket", as_index=False)[["stories", "negative", "score_sum"]].sum()
     rolled.insert(1, "topic", "Market")
     return _finish_index(rolled)
+
+
+def _index_frame(
+    session: Session, stmt: Select, topic: InstrumentedAttribute[str], topics: Sequence[str] | None
+) -> pd.DataFrame:
+    """Run an index query (rows of INDEX_COLUMNS), narrowed to `topics` when given."""
+    if topics:
+        stmt = stmt.where(topic.in_(list(topics)))
+    return _finish_index(pd.DataFrame(session.execute(stmt).all(), columns=INDEX_COLUMNS))
 
 
 def _finish_index(frame: pd.DataFrame) -> pd.DataFrame:
@@ -86,21 +93,14 @@ def overview_index(
     and everything from the hour of the rollup's last run on. Without a rollup (the schedule not
     running yet) the whole range is live, slower but the same.
     """
-    if end - start <= LIVE_SPAN or bucket_s % 3600:
-        return sentiment_index(session, start=start, end=end, bucket_s=bucket_s, topics=topics)
-    until = rolled_until(session)
-    if until is None:
-        return sentiment_index(session, start=start, end=end, bucket_s=bucket_s, topics=topics)
+    live = partial(sentiment_index, session, bucket_s=bucket_s, topics=topics)
+    whole_hours = end - start > LIVE_SPAN and bucket_s % 3600 == 0
+    until = rolled_until(session) if whole_hours else None
     first_hour = floor_hour(start + timedelta(hours=1) - timedelta(microseconds=1))
-    split = min(until, floor_hour(end))
-    if split <= first_hour:
-        return sentiment_index(session, start=start, end=end, bucket_s=bucket_s, topics=topics)
+    if until is None or (split := min(until, floor_hour(end))) <= first_hour:
+        return live(start=start, end=end)  # no complete rolled-up hour to take
     parts = [hourly_index(session, start=first_hour, end=split, bucket_s=bucket_s, topics=topics)]
-    for lo, hi in ((start, first_hour), (split, end)):
-        if lo < hi:
-            parts.append(
-                sentiment_index(session, start=lo, end=hi, bucket_s=bucket_s, topics=topics)
-            )
+    parts += [live(start=lo, end=hi) for lo, hi in ((start, first_hour), (split, end)) if lo < hi]
     frames = [f[INDEX_COLUMNS] for f in parts if len(f)]
     if not frames:
         return parts[0]
@@ -133,10 +133,7 @@ def hourly_index(
         .where(SentimentHourly.hour >= start, SentimentHourly.hour < end)
         .group_by(bucket, SentimentHourly.topic)
     )
-    if topics:
-        stmt = stmt.where(SentimentHourly.topic.in_(list(topics)))
-    frame = pd.DataFrame(session.execute(stmt).all(), columns=INDEX_COLUMNS)
-    return _finish_index(frame)
+    return _index_frame(session, stmt, SentimentHourly.topic, topics)
 
 
 def rolled_until(session: Session) -> datetime | None:
