@@ -20,8 +20,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from monitor.alerts.lifecycle import Action, LifecycleParams, ScopeState, step
-from monitor.alerts.settings import AlertSettings
 from monitor.alerts.stats import Counts, z_statistic
+from monitor.settings.alerts import AlertSettings
 
 RATE_PER_HOUR = 60.0
 P0, P1 = 0.15, 0.40

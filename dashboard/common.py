@@ -170,10 +170,6 @@ def cannot_write(exc: BaseException) -> bool:
     return getattr(orig, "sqlstate", None) == "42501" or "readonly database" in str(orig or "")
 
 
-def scope_label(scope: str) -> str:
-    return "Market" if scope == queries.MARKET else scope
-
-
 def ago(moment: datetime | None) -> str:
     """'3 min ago' style, for times people scan rather than read."""
     if moment is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from monitor.store.db import make_engine
+from monitor.store.db import make_engine, reveal
 from monitor.store.models import Base
 
 config = context.config
@@ -14,10 +14,10 @@ target_metadata = Base.metadata
 def _url() -> str:
     url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
     if url:
-        return str(url)
+        return reveal(url)
     from monitor.settings import load_settings
 
-    return load_settings().database.url
+    return reveal(load_settings().database.url)
 
 
 def run_migrations_offline() -> None:

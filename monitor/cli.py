@@ -1,4 +1,4 @@
-"""The `monitor` console script: one entry per process of DESIGN.md.
+"""The `monitor` console script: one entry per process of docs/design.md.
 
 Sub-commands live next to the code they run and are imported only when invoked, so
 `monitor --help` stays fast and a command never pays for another one's imports (torch, streamlit).

@@ -102,7 +102,7 @@ def _child_env(settings: Settings, bootstrap: str, dashboard_port: int) -> dict[
     env = dict(os.environ)
     env.update(
         MONITOR_KAFKA__BOOTSTRAP_SERVERS=bootstrap,
-        MONITOR_DATABASE__URL=settings.database.url,
+        MONITOR_DATABASE__URL=settings.database.url.get_secret_value(),  # children build engines
         MONITOR_DASHBOARD__PORT=str(dashboard_port),
         MONITOR_DASHBOARD__URL=f"http://{settings.dashboard.host}:{dashboard_port}",
         # one local consumer: static membership lets a restart take its partitions back at once

@@ -94,7 +94,7 @@ def set_model_info(version: str, device: str) -> None:
 
 
 def set_consumer_lag(topic: str, lag: Mapping[int, int]) -> None:
-    """Publish {partition: lag}, e.g. from `monitor.ingest.lag.consumer_lag`."""
+    """Publish {partition: lag} of the partitions this consumer owns (`monitor.ingest.observe`)."""
     for partition, value in lag.items():
         CONSUMER_LAG.labels(topic=topic, partition=str(partition)).set(value)
 

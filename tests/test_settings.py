@@ -63,7 +63,7 @@ def test_defaults_match_the_contract() -> None:
     settings = load_settings()
     assert settings.kafka.topic == "news"
     assert settings.kafka.group_id == "monitor"
-    assert settings.database.url.startswith("sqlite")
+    assert settings.database.url.get_secret_value().startswith("sqlite")
     assert settings.metrics.enabled
     assert (settings.metrics.port, settings.metrics.schedule_port) == (9108, 9109)
 
@@ -96,7 +96,32 @@ def test_nested_variables_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_plain_postgresql_url_uses_psycopg3(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MONITOR_DATABASE__URL", "postgresql://u:p@db:5432/monitor")
-    assert load_settings().database.url == "postgresql+psycopg://u:p@db:5432/monitor"
+    url = load_settings().database.url.get_secret_value()
+    assert url == "postgresql+psycopg://u:p@db:5432/monitor"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://ana:s3cr%40t@db:5432/m", "postgresql+psycopg://ana:***@db:5432/m"),
+        (
+            "postgresql+psycopg://db/m?password=s3cr%40t&x=1",
+            "postgresql+psycopg://db/m?password=***&x=1",
+        ),
+        ("postgresql+psycopg://ana@db/m", "postgresql+psycopg://ana@db/m"),
+        ("sqlite:///var/s3cr%40t.db", "sqlite:///var/s3cr%40t.db"),  # a path, not a secret
+    ],
+)
+def test_database_url_is_a_secret_printed_masked(
+    monkeypatch: pytest.MonkeyPatch, url: str, shown: str
+) -> None:
+    monkeypatch.setenv("MONITOR_DATABASE__URL", url)
+    settings = load_settings()
+    assert str(settings.database.url) == shown
+    assert f"DatabaseUrl({shown!r})" in repr(settings)
+    if "sqlite" not in url:
+        assert "s3cr" not in repr(settings) and "s3cr" not in f"{settings.database.url}"
+    assert settings.database.url.get_secret_value().endswith(url.split("://", 1)[1])
 
 
 def test_dotenv_file_is_read_and_environment_wins(

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.ingest.demo import ANCHOR, BURST_SPAN, BURST_TOPIC, build_feed, load_demo_feed
+from monitor.ingest.demo import load_demo_feed
+from monitor.ingest.demo_generator import ANCHOR, BURST_SPAN, BURST_TOPIC, build_feed
 from monitor.nlp.checkpoint import load_checkpoint
 from monitor.settings import REPO_ROOT, SHIPPED_CHECKPOINT
 from tests.ingest.conftest import free_port, wait_until

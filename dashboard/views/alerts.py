@@ -50,6 +50,8 @@ def justification(alert: queries.AlertRow) -> None:
 
 
 def acknowledge(alert: queries.AlertRow) -> None:
+    """Who owns the alert, and the form to take it: the first acknowledgement wins, a later
+    one is refused with a message naming the owner."""
     if alert.acknowledged_at is not None:
         st.info(
             f"Acknowledged by **{common.md(alert.acknowledged_by)}** at "
@@ -59,8 +61,7 @@ def acknowledge(alert: queries.AlertRow) -> None:
     with st.form(f"ack_{alert.id}", border=False):
         who_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
         who = who_col.text_input("Your name", key="ack_who", placeholder="e.g. alice")
-        label = "Acknowledge again" if alert.acknowledged_at else "Acknowledge"
-        submitted = button_col.form_submit_button(label, type="primary", width="stretch")
+        submitted = button_col.form_submit_button("Acknowledge", type="primary", width="stretch")
     if submitted:
         if not who.strip():
             st.warning("Enter your name to acknowledge.")
@@ -68,6 +69,9 @@ def acknowledge(alert: queries.AlertRow) -> None:
         try:
             with common.session() as db, db.begin():
                 queries.acknowledge_alert(db, alert_id=alert.id, who=who)
+        except queries.AlreadyAcknowledged as taken:
+            st.warning(f"Not recorded: {common.md(str(taken))}.", icon="👤")
+            return
         except DBAPIError as exc:
             if not common.cannot_write(exc):
                 raise  # the page's database guard explains it
@@ -77,7 +81,7 @@ def acknowledge(alert: queries.AlertRow) -> None:
                 icon="🔒",
             )
             return
-        st.toast(f"Alert #{alert.id} acknowledged by {common.md(who)}", icon="✅")
+        st.toast(f"Alert #{alert.id} acknowledged by {common.md(who.strip())}", icon="✅")
         st.rerun()
 
 

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from monitor.alerts import metrics, outbox, payloads, queries, repository
 from monitor.alerts.lifecycle import Action, LifecycleParams, step
-from monitor.alerts.settings import AlertSettings, WebhookEndpoint
 from monitor.alerts.stats import Counts, TestResult, spike_test
+from monitor.settings.alerts import AlertSettings, WebhookEndpoint
 from monitor.store.models import Alert
+from monitor.store.sql import MARKET, as_utc
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def evaluation_time(
     the message contract's range, so one story dated 9999 cannot move the clock there."""
     if settings.clock == "data":
         return queries.newest_published_at(session, within=published)
-    return queries.as_utc(clock())
+    return as_utc(clock())
 
 
 def detect(
@@ -87,7 +88,7 @@ def detect(
         resolve_z=settings.resolve_z,
         cooldown=timedelta(seconds=settings.cooldown_s),
     )
-    market = counts[queries.MARKET]
+    market = counts[MARKET]
     market_share = (
         market.baseline_negative / market.baseline_count
         if market.baseline_count
@@ -96,12 +97,12 @@ def detect(
     for scope in sorted(set(counts) | set(firing) | set(rows)):
         row = rows.get(scope)
         last = row.last_evaluated_at if row is not None else None
-        if last is not None and queries.as_utc(last) >= now:
+        if last is not None and as_utc(last) >= now:
             continue  # the data clock did not move: the same evidence must not count twice
         scope_counts = counts.get(scope, Counts(0, 0, 0, 0))
         result = spike_test(
             scope_counts,
-            prior_share=settings.prior_negative_share if scope == "*" else market_share,
+            prior_share=settings.prior_negative_share if scope == MARKET else market_share,
             prior_strength=settings.prior_strength,
             fire_z=settings.fire_z,
             min_window_count=settings.min_window_count,

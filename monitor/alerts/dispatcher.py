@@ -27,10 +27,10 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from monitor.alerts import metrics, outbox, payloads
 from monitor.alerts.backoff import full_jitter_delay
-from monitor.alerts.queries import as_utc
-from monitor.alerts.settings import AlertSettings
 from monitor.alerts.signing import signed_headers
+from monitor.settings.alerts import AlertSettings
 from monitor.store.models import WebhookAttempt, WebhookDelivery
+from monitor.store.sql import as_utc
 
 log = logging.getLogger(__name__)
 

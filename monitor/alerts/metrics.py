@@ -7,12 +7,13 @@ metric names and label vocabularies stay defined in one place (`monitor.metrics`
 from __future__ import annotations
 
 from monitor import metrics
+from monitor.store.sql import MARKET
 
 MARKET_LABEL = "overall"  # monitor.metrics names the whole-market scope this way
 
 
 def alert_fired(scope: str) -> None:
-    metrics.ALERTS_FIRED.labels(scope=MARKET_LABEL if scope == "*" else scope).inc()
+    metrics.ALERTS_FIRED.labels(scope=MARKET_LABEL if scope == MARKET else scope).inc()
 
 
 def alert_resolved(scope: str) -> None:

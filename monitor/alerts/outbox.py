@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.alerts.settings import WebhookEndpoint
+from monitor.settings.alerts import WebhookEndpoint
 from monitor.store.models import WebhookDelivery
 
 PENDING = "pending"

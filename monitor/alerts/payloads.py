@@ -10,8 +10,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from monitor.alerts.queries import as_utc
 from monitor.store.models import Alert
+from monitor.store.sql import as_utc
 
 FIRING = "alert.firing"
 RESOLVED = "alert.resolved"

@@ -1,23 +1,24 @@
 """The detector's SQL: window/baseline aggregates per topic and the stories behind a spike.
 
 Only current classifications count (one row per story, so a corrected story counts once).
-Plain SQL aggregates (GROUP BY, SUM(CASE ...)) that run the same on PostgreSQL and SQLite.
+Plain SQL aggregates (GROUP BY, SUM(CASE ...)) that run the same on PostgreSQL and SQLite; the
+building blocks they share with the dashboard come from `monitor.store.sql`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from monitor.alerts.stats import Counts
 from monitor.store.models import Classification, Story
+from monitor.store.sql import MARKET, as_utc, current_classification
 
 NEGATIVE = "negative"
-MARKET = "*"
 
 
 @dataclass(frozen=True)
@@ -29,12 +30,8 @@ class Windows:
     window_end: datetime
 
 
-def _is_current() -> ColumnElement[bool]:
-    return (Classification.story_id == Story.id) & Classification.is_current.is_(True)
-
-
 def scope_counts(session: Session, *, windows: Windows) -> dict[str, Counts]:
-    """Counts per topic plus the market ('*'), from one GROUP BY over both periods."""
+    """Counts per topic plus the market (`MARKET`), from one GROUP BY over both periods."""
     in_window = Story.published_at > windows.window_start
     negative = Classification.sentiment == NEGATIVE
     query = (
@@ -46,7 +43,7 @@ def scope_counts(session: Session, *, windows: Windows) -> dict[str, Counts]:
             func.sum(case((~in_window & negative, 1), else_=0)).label("baseline_negative"),
         )
         .select_from(Story)
-        .join(Classification, _is_current())
+        .join(Classification, current_classification())
         .where(
             Story.published_at > windows.baseline_start,
             Story.published_at <= windows.window_end,
@@ -67,7 +64,7 @@ def spike_story_ids(session: Session, *, scope: str, windows: Windows, limit: in
     """The window's negative stories of a scope, most confident first, then newest."""
     query = (
         select(Story.id)
-        .join(Classification, _is_current())
+        .join(Classification, current_classification())
         .where(
             Story.published_at > windows.window_start,
             Story.published_at <= windows.window_end,
@@ -79,13 +76,6 @@ def spike_story_ids(session: Session, *, scope: str, windows: Windows, limit: in
     if scope != MARKET:
         query = query.where(Classification.topic == scope)
     return list(session.scalars(query))
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands timestamps back naive; everything we store is UTC."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def newest_published_at(
@@ -107,7 +97,7 @@ def stories_for_payload(session: Session, story_ids: list[int]) -> list[dict[str
         return []
     rows = session.execute(
         select(Story, Classification)
-        .join(Classification, _is_current())
+        .join(Classification, current_classification())
         .where(Story.id.in_(story_ids))
     ).all()
     by_id = {

@@ -1,6 +1,7 @@
-"""Alert rows and the detector's per-scope state: loading, saving, acknowledging.
+"""The detector's alert rows and per-scope state: loading and saving.
 
-Every function takes the session keyword-only; the caller owns the transaction.
+Every function takes the session keyword-only; the caller owns the transaction. Acknowledging
+an alert, a person's action, is `monitor.store.queries.acknowledge_alert`.
 """
 
 from __future__ import annotations
@@ -11,16 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.alerts.lifecycle import ScopeState
-from monitor.alerts.queries import as_utc
-from monitor.errors import MonitorError
 from monitor.store.models import Alert, AlertScopeState
+from monitor.store.sql import as_utc
 
 FIRING = "firing"
 RESOLVED = "resolved"
-
-
-class AlertNotFound(MonitorError):
-    """acknowledge() was given an id that no alert has."""
 
 
 def fingerprint(scope: str) -> str:
@@ -66,14 +62,3 @@ def save_state(
     row.last_evaluated_at = now
     row.last_statistic = statistic
     row.updated_at = datetime.now(UTC)
-
-
-def acknowledge(*, session: Session, alert_id: int, who: str, now: datetime | None = None) -> Alert:
-    """Record who acknowledged an alert and when (the first acknowledgement is kept)."""
-    alert = session.get(Alert, alert_id, with_for_update=True)
-    if alert is None:
-        raise AlertNotFound(f"no alert with id {alert_id}")
-    if alert.acknowledged_at is None:
-        alert.acknowledged_at = now or datetime.now(UTC)
-        alert.acknowledged_by = who
-    return alert

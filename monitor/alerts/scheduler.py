@@ -20,11 +20,11 @@ import httpx
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.alerts.detector import Clock, DetectionReport, detect, wall_clock
+from monitor.alerts.detector import DetectionReport, detect
 from monitor.alerts.dispatcher import DispatchReport, dispatch
-from monitor.alerts.settings import AlertSettings
 from monitor.metrics import Health
 from monitor.settings import ContractSettings
+from monitor.settings.alerts import AlertSettings
 from monitor.store.rollup import RollupReport, refresh_sentiment_hourly
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,6 @@ class AlertJobs:
     settings: AlertSettings
     dashboard_url: str
     client: httpx.Client
-    clock: Clock = wall_clock
     health: Health | None = None
     contract: ContractSettings = field(default_factory=ContractSettings)
 
@@ -49,7 +48,6 @@ class AlertJobs:
                 settings=self.settings,
                 endpoints=self.settings.webhooks,
                 dashboard_url=self.dashboard_url,
-                clock=self.clock,
                 published=self.contract.published_window(datetime.now(UTC)),
             )
 

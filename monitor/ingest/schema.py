@@ -1,5 +1,5 @@
-"""The message contract of topic `news` (README "Message contract"): bytes in, a validated
-NewsItem or a reason.
+"""The message contract of topic `news` (docs/design.md, README "Message contract"): bytes
+in, a validated NewsItem or a reason.
 
 Everything that can be wrong with a record is decided here, in one place, and reported as an
 `InvalidMessage` whose text is stored with the dead letter. Every value is bounded, so nothing a

@@ -1,4 +1,4 @@
-"""SQLAlchemy 2.0 typed ORM models: the data model of DESIGN.md.
+"""SQLAlchemy 2.0 typed ORM models: the data model of docs/design.md.
 
 Schema changes go through Alembic migrations in `migrations/versions/`; these classes must match
 them (a test compares the two).
@@ -47,6 +47,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def partial_index(name: str, *columns: str, where: str, unique: bool = False) -> Index:
+    """An index over the rows matching `where`, on PostgreSQL and SQLite alike."""
+    predicate = text(where)
+    return Index(name, *columns, unique=unique, postgresql_where=predicate, sqlite_where=predicate)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -86,23 +92,15 @@ class Classification(Base):
     __tablename__ = "classifications"
     __table_args__ = (
         # The current row per story is unique: re-scoring flips the old one off first.
-        Index(
-            "uq_classifications_current_story",
-            "story_id",
-            unique=True,
-            postgresql_where=text("is_current"),
-            sqlite_where=text("is_current"),
+        partial_index(
+            "uq_classifications_current_story", "story_id", where="is_current", unique=True
         ),
         Index("ix_classifications_story_id", "story_id"),
         # Covers the dashboard's aggregates over current labels (0003).
-        Index(
+        partial_index(
             "ix_classifications_current_labels",
-            "story_id",
-            "topic",
-            "sentiment",
-            "sentiment_score",
-            postgresql_where=text("is_current"),
-            sqlite_where=text("is_current"),
+            *("story_id", "topic", "sentiment", "sentiment_score"),
+            where="is_current",
         ),
     )
 
@@ -147,12 +145,8 @@ class Alert(Base):
     __tablename__ = "alerts"
     __table_args__ = (
         # Never two open alerts for one fingerprint.
-        Index(
-            "uq_alerts_open_fingerprint",
-            "fingerprint",
-            unique=True,
-            postgresql_where=text("status = 'firing'"),
-            sqlite_where=text("status = 'firing'"),
+        partial_index(
+            "uq_alerts_open_fingerprint", "fingerprint", where="status = 'firing'", unique=True
         ),
         Index("ix_alerts_status_opened_at", "status", "opened_at"),
         Index("ix_alerts_scope_opened_at", "scope", "opened_at"),

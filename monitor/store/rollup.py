@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, delete, func, insert, select
@@ -33,10 +33,11 @@ from sqlalchemy.orm import Session
 from monitor.settings import ContractSettings
 from monitor.store.db import is_outage
 from monitor.store.models import Classification, RollupState, SentimentHourly, Story
-from monitor.store.queries import ROLLUP_NAME, _as_utc, _bucket, _current_of_story, floor_hour
+from monitor.store.sql import as_utc, current_classification, floor_hour, from_epoch, time_bucket
 
 log = logging.getLogger(__name__)
 
+ROLLUP_NAME = "sentiment_hourly"  # its row in rollup_state
 HOUR = timedelta(hours=1)
 OVERLAP = timedelta(minutes=2)
 SWEEP_SPAN = timedelta(days=7)
@@ -68,7 +69,7 @@ def refresh_sentiment_hourly(
     if state is None:
         state = RollupState(name=ROLLUP_NAME)
         session.add(state)
-    watermark = _as_utc(state.watermark) if state.watermark is not None else None
+    watermark = as_utc(state.watermark) if state.watermark is not None else None
 
     touched, newest = _touched_hours(
         session, since=watermark - OVERLAP if watermark else None, published=published
@@ -92,18 +93,18 @@ def _touched_hours(
 ) -> tuple[list[datetime], datetime | None]:
     """Hours of stories whose current classification is newer than `since` (all when None),
     and the newest `classified_at` among them."""
-    hour = _bucket(session, Story.published_at, 3600).label("hour")
+    hour = time_bucket(session, Story.published_at, 3600).label("hour")
     stmt = (
         select(hour, func.max(Classification.classified_at))
-        .join(Classification, _current_of_story())
+        .join(Classification, current_classification())
         .group_by(hour)
     )
     if since is not None:
         stmt = stmt.where(Classification.classified_at > since)
     stmt = stmt.where(Story.published_at.between(*published))
     found = session.execute(stmt).all()
-    hours = [_from_epoch(row[0]) for row in found]
-    newest = max((_as_utc(row[1]) for row in found), default=None)
+    hours = [from_epoch(row[0]) for row in found]
+    newest = max((as_utc(row[1]) for row in found), default=None)
     return hours, newest
 
 
@@ -111,7 +112,7 @@ def _sweep(cursor: datetime | None, now: datetime) -> tuple[list[datetime], date
     """The next few hours of the round-robin re-check, and where the next run continues."""
     last = floor_hour(now)
     first = last - SWEEP_SPAN
-    hour = _as_utc(cursor) if cursor is not None else first
+    hour = as_utc(cursor) if cursor is not None else first
     hours = []
     for _ in range(SWEEP_HOURS_PER_RUN):
         if not first <= hour <= last:
@@ -152,7 +153,7 @@ def _recompute_isolated(session: Session, start: datetime, end: datetime) -> int
 
 def _recompute(session: Session, start: datetime, end: datetime) -> int:
     """Replace the rollup rows of hours [start, end) with a fresh aggregate of the live tables."""
-    hour = _bucket(session, Story.published_at, 3600).label("hour")
+    hour = time_bucket(session, Story.published_at, 3600).label("hour")
 
     def count(sentiment: str) -> Any:
         return func.sum(case((Classification.sentiment == sentiment, 1), else_=0))
@@ -167,13 +168,13 @@ def _recompute(session: Session, start: datetime, end: datetime) -> int:
             count("positive"),
             func.sum(Classification.sentiment_score),
         )
-        .join(Classification, _current_of_story())
+        .join(Classification, current_classification())
         .where(Story.published_at >= start, Story.published_at < end)
         .group_by(hour, Classification.topic)
     )
     rows = [
         {
-            "hour": _from_epoch(r[0]),
+            "hour": from_epoch(r[0]),
             "topic": r[1],
             "stories": int(r[2]),
             "negative": int(r[3]),
@@ -189,7 +190,3 @@ def _recompute(session: Session, start: datetime, end: datetime) -> int:
     if rows:
         session.execute(insert(SentimentHourly), rows)
     return len(rows)
-
-
-def _from_epoch(seconds: Any) -> datetime:
-    return datetime.fromtimestamp(int(seconds), UTC)

@@ -80,27 +80,32 @@ def write_batch(
     stories: Sequence[StoryRow],
     dead_letters: Sequence[DeadLetterRow],
     model_version: str,
+    now: datetime | None = None,
 ) -> WriteResult:
-    """Upsert stories, add their classifications, keep dead letters. The caller commits."""
+    """Upsert stories, add their classifications, keep dead letters. The caller commits.
+
+    `now` stamps `ingested_at`, `updated_at`, `classified_at` and `received_at`: the wall clock
+    unless a caller (a backfill, a test) says otherwise.
+    """
+    now = now or utcnow()
     inserted = updated = 0
     written: dict[int, tuple[int, StoryRow]] = {}
     if stories:
-        for story_id, version, row in _upsert_stories(session, stories):
+        for story_id, version, row in _upsert_stories(session, stories, now):
             written[story_id] = (version, row)
             if version == 1:
                 inserted += 1
             else:
                 updated += 1
     if written:
-        _replace_classifications(session, written, model_version)
-    stored_dead = _insert_dead_letters(session, dead_letters) if dead_letters else 0
+        _replace_classifications(session, written, model_version, now)
+    stored_dead = _insert_dead_letters(session, dead_letters, now) if dead_letters else 0
     return WriteResult(inserted, updated, len(stories) - len(written), stored_dead)
 
 
 def _upsert_stories(
-    session: Session, stories: Sequence[StoryRow]
+    session: Session, stories: Sequence[StoryRow], now: datetime
 ) -> list[tuple[int, int, StoryRow]]:
-    now = utcnow()
     values = [
         {
             "source": s.source,
@@ -144,7 +149,7 @@ def _upsert_stories(
 
 
 def _replace_classifications(
-    session: Session, written: dict[int, tuple[int, StoryRow]], model_version: str
+    session: Session, written: dict[int, tuple[int, StoryRow]], model_version: str, now: datetime
 ) -> None:
     connection = session.connection()
     connection.execute(
@@ -152,7 +157,6 @@ def _replace_classifications(
         .where(and_(CLASSIFICATIONS.c.story_id.in_(list(written)), CLASSIFICATIONS.c.is_current))
         .values(is_current=False)
     )
-    now = utcnow()
     connection.execute(
         insert(CLASSIFICATIONS),
         [
@@ -169,8 +173,7 @@ def _replace_classifications(
     )
 
 
-def _insert_dead_letters(session: Session, rows: Sequence[DeadLetterRow]) -> int:
-    now = utcnow()
+def _insert_dead_letters(session: Session, rows: Sequence[DeadLetterRow], now: datetime) -> int:
     statement = (
         _insert_for(session)(DEAD_LETTERS)
         .on_conflict_do_nothing(index_elements=["kafka_topic", "kafka_partition", "kafka_offset"])

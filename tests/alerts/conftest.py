@@ -1,4 +1,5 @@
-"""Fixtures of the alert tests: story factories and a real, signature-checking HTTP receiver."""
+"""Fixtures of the alert tests: traffic shapes (written through the real write path, by
+`tests/factories.py`) and a real, signature-checking HTTP receiver."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.alerts.settings import AlertSettings, WebhookEndpoint
+from monitor.alerts.detector import DetectionReport, detect
 from monitor.alerts.signing import SignatureError, verify
-from monitor.store.models import Classification, Story
+from monitor.settings.alerts import AlertSettings, WebhookEndpoint
+from tests.factories import NewStory, write_stories
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 OTHER_SECRET = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3"  # 30 bytes
@@ -24,73 +25,35 @@ T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 TOPICS = ("earnings", "macro", "energy", "tech", "banks", "retail", "crypto", "bonds", "fx", "ma")
 
 
-def _story_rows(
+def _stream(
     topic: str, start: datetime, end: datetime, per_hour: float, negative_share: float, tag: str
-) -> list[dict[str, Any]]:
+) -> list[NewStory]:
     """Evenly spaced stories in (start, end]; every k-th is negative, so shares are exact."""
     count = max(1, round((end - start).total_seconds() / 3600 * per_hour))
     step = (end - start) / count
     negatives = round(count * negative_share)
-    rows = []
+    stories = []
     for i in range(count):
         # Spread the negatives evenly: story i is negative when the running quota grows.
         negative = (i + 1) * negatives // count > i * negatives // count
-        rows.append(
-            {
-                "published_at": start + step * (i + 1),
-                "topic": topic,
-                "sentiment": "negative" if negative else "neutral",
-                "confidence": 0.5 + 0.49 * ((i * 37) % 100) / 100,
-                "headline": f"{tag} {topic} story {i}",
-            }
+        stories.append(
+            NewStory(
+                f"{tag} {topic} story {i}",
+                published_at=start + step * (i + 1),
+                topic=topic,
+                sentiment="negative" if negative else "neutral",
+                confidence=0.5 + 0.49 * ((i * 37) % 100) / 100,
+                source="test",
+            )
         )
-    return rows
+    return stories
 
 
 @dataclass
 class Stories:
-    """Insert stories with one current classification each, straight through the ORM tables."""
+    """Traffic shapes for the detector, written through the ingestion write path."""
 
     sessions: sessionmaker[Session]
-    counter: int = 0
-
-    def add(self, rows: list[dict[str, Any]]) -> list[int]:
-        with self.sessions.begin() as session:
-            story_values = []
-            for row in rows:
-                self.counter += 1
-                story_values.append(
-                    {
-                        "source": row.get("source", "test"),
-                        "external_id": f"s{self.counter}",
-                        "headline": row["headline"],
-                        "url": f"https://news.example/{self.counter}",
-                        "published_at": row["published_at"],
-                        "kafka_topic": "news",
-                        "kafka_partition": 0,
-                        "kafka_offset": self.counter,
-                    }
-                )
-            ids = list(session.scalars(insert(Story).returning(Story.id), story_values))
-            session.execute(
-                insert(Classification),
-                [
-                    {
-                        "story_id": story_id,
-                        "story_version": 1,
-                        "model_version": "test",
-                        "topic": row["topic"],
-                        "topic_confidence": 0.9,
-                        "sentiment": row["sentiment"],
-                        "sentiment_confidence": row.get("confidence", 0.9),
-                        "sentiment_score": -0.5 if row["sentiment"] == "negative" else 0.0,
-                        "probabilities": {},
-                        "is_current": row.get("is_current", True),
-                    }
-                    for story_id, row in zip(ids, rows, strict=True)
-                ],
-            )
-        return ids
 
     def one(
         self,
@@ -100,15 +63,18 @@ class Stories:
         published_at: datetime = T0,
         confidence: float = 0.9,
         headline: str = "Shares slump",
+        external_id: str | None = None,
     ) -> int:
-        row = dict(
+        story = NewStory(
+            headline,
+            published_at=published_at,
             topic=topic,
             sentiment=sentiment,
-            published_at=published_at,
             confidence=confidence,
-            headline=headline,
+            source="test",
+            external_id=external_id,
         )
-        return self.add([row])[0]
+        return write_stories(self.sessions, [story])[0]
 
     def stream(
         self,
@@ -120,7 +86,9 @@ class Stories:
         negative_share: float,
         tag: str = "calm",
     ) -> list[int]:
-        return self.add(_story_rows(topic, start, end, per_hour, negative_share, tag))
+        return write_stories(
+            self.sessions, _stream(topic, start, end, per_hour, negative_share, tag)
+        )
 
     def calm_market(self, now: datetime, *, topics: tuple[str, ...] = TOPICS) -> None:
         """7 h of 15%-negative traffic, 50 stories/hour on each topic, up to `now`: a market big
@@ -255,3 +223,16 @@ def alert_settings(**overrides: Any) -> AlertSettings:
     }
     values.update(overrides)
     return AlertSettings(**values)
+
+
+def detect_at(sessions: sessionmaker[Session], settings: AlertSettings, at: Any) -> DetectionReport:
+    """One detector pass with `at` as the wall clock, in its own transaction, announcing to the
+    settings' webhooks with links to https://dash.example."""
+    with sessions.begin() as session:
+        return detect(
+            session=session,
+            settings=settings,
+            endpoints=settings.webhooks,
+            dashboard_url="https://dash.example",
+            clock=lambda: at,
+        )

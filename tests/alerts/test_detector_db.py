@@ -10,26 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.alerts import queries
-from monitor.alerts.detector import detect, windows_at
-from monitor.alerts.repository import AlertNotFound, acknowledge
-from monitor.alerts.settings import AlertSettings
+from monitor.alerts.detector import windows_at
+from monitor.settings.alerts import AlertSettings
 from monitor.store import migrate
 from monitor.store.db import make_engine, make_sessionmaker
 from monitor.store.models import Alert, AlertScopeState, Classification, Story
-from tests.alerts.conftest import T0, Stories, alert_settings
+from tests.alerts.conftest import T0, Stories, alert_settings, detect_at
 
 pytestmark = pytest.mark.integration
-
-
-def run(sessions: sessionmaker[Session], settings: AlertSettings, at, endpoints=()):  # type: ignore[no-untyped-def]
-    with sessions.begin() as session:
-        return detect(
-            session=session,
-            settings=settings,
-            endpoints=list(endpoints),
-            dashboard_url="http://dash",
-            clock=lambda: at,
-        )
 
 
 def burst(make_story: Stories, now, topic: str = "earnings", count: int = 30) -> list[int]:  # type: ignore[no-untyped-def]
@@ -48,24 +36,9 @@ def test_counts_are_per_topic_plus_market_and_only_current_rows(
     make_story.one(topic="macro", sentiment="negative", published_at=T0 - timedelta(days=3))
     make_story.one(topic="macro", sentiment="negative", published_at=T0 + timedelta(minutes=1))
     # A corrected story: the old classification said negative, the current one neutral.
-    corrected = make_story.one(
-        topic="earnings", sentiment="neutral", published_at=T0 - timedelta(minutes=7)
-    )
-    with clean_db.begin() as session:
-        session.add(
-            Classification(
-                story_id=corrected,
-                story_version=0,
-                model_version="old",
-                topic="earnings",
-                topic_confidence=0.9,
-                sentiment="negative",
-                sentiment_confidence=0.99,
-                sentiment_score=-0.9,
-                probabilities={},
-                is_current=False,
-            )
-        )
+    when = T0 - timedelta(minutes=7)
+    make_story.one(topic="earnings", sentiment="negative", published_at=when, external_id="fix")
+    make_story.one(topic="earnings", sentiment="neutral", published_at=when, external_id="fix")
     with clean_db() as session:
         counts = queries.scope_counts(session, windows=windows_at(T0, AlertSettings()))
     assert counts["earnings"] == queries.Counts(3, 1, 0, 0)
@@ -80,11 +53,11 @@ def test_a_burst_fires_once_keeps_its_evidence_and_resolves(
     make_story.calm_market(T0)
     burst_ids = set(burst(make_story, T0))
 
-    assert run(clean_db, settings, T0).fired == []  # persistence: 1 of 2
-    report = run(clean_db, settings, T0 + timedelta(seconds=30))
+    assert detect_at(clean_db, settings, T0).fired == []  # persistence: 1 of 2
+    report = detect_at(clean_db, settings, T0 + timedelta(seconds=30))
     assert len(report.fired) == 1
     for i in range(2, 10):  # still spiking: no second alert
-        assert run(clean_db, settings, T0 + timedelta(seconds=30 * i)).fired == []
+        assert detect_at(clean_db, settings, T0 + timedelta(seconds=30 * i)).fired == []
 
     with clean_db() as session:
         alert = session.scalars(select(Alert)).one()
@@ -106,8 +79,8 @@ def test_a_burst_fires_once_keeps_its_evidence_and_resolves(
         assert confidences == sorted(confidences, reverse=True)
 
     later = T0 + timedelta(hours=1, minutes=1)  # the burst has left the window
-    assert run(clean_db, settings, later).resolved == []  # hysteresis: 1 of 2
-    assert run(clean_db, settings, later + timedelta(seconds=30)).resolved == [alert.id]
+    assert detect_at(clean_db, settings, later).resolved == []  # hysteresis: 1 of 2
+    assert detect_at(clean_db, settings, later + timedelta(seconds=30)).resolved == [alert.id]
     with clean_db() as session:
         closed = session.get(Alert, alert.id)
         assert closed is not None and closed.status == "resolved"
@@ -120,14 +93,15 @@ def test_state_survives_a_restart_and_the_clock_must_move(
     settings = alert_settings()
     make_story.calm_market(T0)
     burst(make_story, T0)
-    run(clean_db, settings, T0)
-    run(clean_db, settings, T0)  # same 'now' (a stalled data clock) must not count twice
+    detect_at(clean_db, settings, T0)
+    detect_at(clean_db, settings, T0)  # same 'now' (a stalled data clock) must not count twice
     with clean_db() as session:
         assert session.get(AlertScopeState, "earnings").above == 1  # type: ignore[union-attr]
     # A new process: new engine, same database.
     engine = make_engine(pg_url)
     try:
-        assert len(run(make_sessionmaker(engine), settings, T0 + timedelta(seconds=30)).fired) == 1
+        report = detect_at(make_sessionmaker(engine), settings, T0 + timedelta(seconds=30))
+        assert len(report.fired) == 1
     finally:
         engine.dispose()
 
@@ -136,31 +110,16 @@ def test_cooldown_after_resolve(clean_db: sessionmaker[Session], make_story: Sto
     settings = alert_settings(persistence_evaluations=1, resolve_evaluations=1, cooldown_s=3600)
     make_story.calm_market(T0 + timedelta(hours=4))
     burst(make_story, T0)
-    assert len(run(clean_db, settings, T0).fired) == 1
-    assert len(run(clean_db, settings, T0 + timedelta(hours=1, minutes=1)).resolved) == 1
+    assert len(detect_at(clean_db, settings, T0).fired) == 1
+    assert len(detect_at(clean_db, settings, T0 + timedelta(hours=1, minutes=1)).resolved) == 1
     # A stronger new spike inside the cooldown (to 2:01): significant, but held back.
     burst(make_story, T0 + timedelta(hours=2), count=60)
-    held = run(clean_db, settings, T0 + timedelta(hours=2)).fired
+    held = detect_at(clean_db, settings, T0 + timedelta(hours=2)).fired
     assert "earnings" not in _scopes(clean_db, held)  # (the market may fire: it is not cooling)
     with clean_db() as session:
         assert session.get(AlertScopeState, "earnings").above == 1  # type: ignore[union-attr]
-    fired = run(clean_db, settings, T0 + timedelta(hours=2, minutes=2)).fired
+    fired = detect_at(clean_db, settings, T0 + timedelta(hours=2, minutes=2)).fired
     assert _scopes(clean_db, fired) == ["earnings"]
-
-
-def test_acknowledge_records_who_and_when(
-    clean_db: sessionmaker[Session], make_story: Stories
-) -> None:
-    make_story.calm_market(T0)
-    burst(make_story, T0)
-    alert_id = run(clean_db, alert_settings(persistence_evaluations=1), T0).fired[0]
-    with clean_db.begin() as session:
-        acknowledge(session=session, alert_id=alert_id, who="ana", now=T0)
-    with clean_db.begin() as session:
-        alert = acknowledge(session=session, alert_id=alert_id, who="bob")
-        assert (alert.acknowledged_by, alert.acknowledged_at) == ("ana", T0)
-    with pytest.raises(AlertNotFound), clean_db.begin() as session:
-        acknowledge(session=session, alert_id=alert_id + 99, who="ana")
 
 
 def test_the_same_sql_works_on_sqlite(tmp_path: Path) -> None:
@@ -173,7 +132,7 @@ def test_the_same_sql_works_on_sqlite(tmp_path: Path) -> None:
         stories.calm_market(T0)
         burst(stories, T0)
         settings = alert_settings(clock="data", persistence_evaluations=1)
-        report = run(sessions, settings, at=None)
+        report = detect_at(sessions, settings, at=None)
         assert report.now == T0  # the data clock: newest published_at
         assert len(report.fired) == 1
         with sessions() as session:

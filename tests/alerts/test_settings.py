@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from monitor.alerts.settings import AlertSettings
 from monitor.errors import ConfigError
 from monitor.settings import load_settings
+from monitor.settings.alerts import AlertSettings
 
 GOOD = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 

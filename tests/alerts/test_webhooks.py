@@ -11,11 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.alerts.detector import detect
 from monitor.alerts.dispatcher import claim, dispatch
-from monitor.alerts.settings import AlertSettings, WebhookEndpoint
+from monitor.settings.alerts import AlertSettings, WebhookEndpoint
 from monitor.store.models import Alert, WebhookAttempt, WebhookDelivery
-from tests.alerts.conftest import OTHER_SECRET, T0, Receiver, Stories, alert_settings
+from tests.alerts.conftest import OTHER_SECRET, T0, Receiver, Stories, alert_settings, detect_at
 
 pytestmark = pytest.mark.integration
 
@@ -26,15 +25,10 @@ def client() -> Iterator[httpx.Client]:
         yield http
 
 
-def evaluate(sessions: sessionmaker[Session], settings: AlertSettings, at: datetime):  # type: ignore[no-untyped-def]
-    with sessions.begin() as session:
-        return detect(
-            session=session,
-            settings=settings,
-            endpoints=settings.webhooks,
-            dashboard_url="https://dash.example",
-            clock=lambda: at,
-        )
+@pytest.fixture
+def settings(receiver: Receiver) -> AlertSettings:
+    """Test settings that send to `receiver`."""
+    return alert_settings(webhooks=[receiver.endpoint()])
 
 
 def spike_and_recover(
@@ -47,12 +41,12 @@ def spike_and_recover(
     )
     fired = []
     for i in range(settings.persistence_evaluations + 3):
-        fired += evaluate(sessions, settings, T0 + timedelta(seconds=30 * i)).fired
+        fired += detect_at(sessions, settings, T0 + timedelta(seconds=30 * i)).fired
     assert len(fired) == 1
     resolved = []
     later = T0 + timedelta(hours=1, minutes=5)
     for i in range(settings.resolve_evaluations + 3):
-        resolved += evaluate(sessions, settings, later + timedelta(seconds=30 * i)).resolved
+        resolved += detect_at(sessions, settings, later + timedelta(seconds=30 * i)).resolved
     assert resolved == fired
     return fired[0]
 
@@ -91,8 +85,8 @@ def test_one_firing_then_one_resolved_signed_and_complete(
     make_story: Stories,
     receiver: Receiver,
     client: httpx.Client,
+    settings: AlertSettings,
 ) -> None:
-    settings = alert_settings(webhooks=[receiver.endpoint()])
     alert_id = spike_and_recover(clean_db, make_story, settings)
     drain(clean_db, settings, client, settled(clean_db))
 
@@ -127,8 +121,8 @@ def test_a_receiver_that_is_down_gets_everything_later_in_order_once(
     make_story: Stories,
     receiver: Receiver,
     client: httpx.Client,
+    settings: AlertSettings,
 ) -> None:
-    settings = alert_settings(webhooks=[receiver.endpoint()])
     receiver.mode = "unavailable"  # 503 while the spike opens and closes
     alert_id = spike_and_recover(clean_db, make_story, settings)
     for _ in range(5):
@@ -177,9 +171,9 @@ def test_410_disables_that_endpoint_only(
     one = alert_settings(
         webhooks=settings.webhooks, persistence_evaluations=1, resolve_evaluations=1
     )
-    assert evaluate(clean_db, one, T0).fired
+    assert detect_at(clean_db, one, T0).fired
     drain(clean_db, settings, client, settled(clean_db))
-    assert evaluate(clean_db, one, T0 + timedelta(hours=1, minutes=5)).resolved
+    assert detect_at(clean_db, one, T0 + timedelta(hours=1, minutes=5)).resolved
     drain(clean_db, settings, client, settled(clean_db))
 
     assert len(gone.requests) == 1 and gone.requests[0].status == 410
@@ -213,7 +207,7 @@ def test_claims_skip_rows_another_dispatcher_holds(
     make_story.stream(
         "earnings", T0 - timedelta(minutes=59), T0, per_hour=30, negative_share=2 / 3, tag="burst"
     )
-    assert evaluate(clean_db, settings, T0).fired
+    assert detect_at(clean_db, settings, T0).fired
     now = datetime.now(UTC) + timedelta(seconds=1)
     with clean_db.begin() as first, clean_db.begin() as second:
         assert len(claim(session=first, now=now, limit=10, lease=timedelta(seconds=30))) == 1

@@ -1,5 +1,5 @@
-"""Dashboard fixtures: factories for stories (+ current classification), alerts, dead letters,
-and a seeded PostgreSQL database the pages are pointed at.
+"""Dashboard fixtures: stories, alerts and dead letters (through `tests/factories.py`), and a
+seeded PostgreSQL database the pages are pointed at.
 """
 
 from __future__ import annotations
@@ -17,124 +17,72 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.dashboard_server import start_dashboard, stop_dashboard
-from monitor.store.models import Alert, Classification, DeadLetter, Story
+from monitor.store.models import Alert
+from monitor.store.sql import MARKET
+from tests.factories import add_alert, add_dead_letter, add_story
 from tests.ingest.conftest import free_port
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 _ids = itertools.count(1)
 
-MakeStory = Callable[..., Story]
+MakeStory = Callable[..., int]
 
 
 @pytest.fixture
 def make_story(clean_db: sessionmaker[Session]) -> MakeStory:
-    """Insert a Story and its current Classification; keyword arguments override defaults.
+    """Write a story (ingested 2 s after it was published); returns its id.
 
-    `versions=2` also stores an older, superseded classification, as an update does.
+    `versions=2` sends it twice, as an update does: the first version's classification
+    (Markets, neutral) stays behind as the superseded one.
     """
 
     def make(
         headline: str = "Acme shares rise after earnings beat",
         *,
-        source: str = "newswire",
         topic: str = "Earnings",
         sentiment: str = "positive",
         confidence: float = 0.9,
         published_at: datetime | None = None,
-        url: str | None = None,
         external_id: str | None = None,
         versions: int = 1,
         model_version: str = "lstm-test-1",
-    ) -> Story:
+        **fields: Any,
+    ) -> int:
         published = published_at or NOW - timedelta(minutes=5)
-        score = {"negative": -confidence, "neutral": 0.0, "positive": confidence}[sentiment]
-        with clean_db.begin() as session:
-            story = Story(
-                source=source,
-                external_id=external_id or f"ext-{next(_ids)}",
-                headline=headline,
-                url=url,
-                published_at=published,
+        external_id = external_id or f"ext-{next(_ids)}"
+        for version in range(1, versions + 1):
+            last = version == versions
+            story_id = add_story(
+                clean_db,
+                headline,
+                at=published,
                 ingested_at=published + timedelta(seconds=2),
-                updated_at=published + timedelta(seconds=2),
-                kafka_topic="news",
-                kafka_partition=0,
-                kafka_offset=next(_ids),
-                version=versions,
+                topic=topic if last else "Markets",
+                sentiment=sentiment if last else "neutral",
+                confidence=confidence,
+                external_id=external_id,
+                model_version=model_version,
+                **fields,
             )
-            session.add(story)
-            session.flush()
-            for version in range(1, versions + 1):
-                session.add(
-                    Classification(
-                        story_id=story.id,
-                        story_version=version,
-                        model_version=model_version,
-                        topic=topic if version == versions else "Markets",
-                        topic_confidence=0.8,
-                        sentiment=sentiment if version == versions else "neutral",
-                        sentiment_confidence=confidence,
-                        sentiment_score=score if version == versions else 0.0,
-                        probabilities={"sentiment": {sentiment: confidence}},
-                        is_current=version == versions,
-                        classified_at=published + timedelta(seconds=3 + version),
-                    )
-                )
-        return story
+        return story_id
 
     return make
 
 
 @pytest.fixture
 def make_alert(clean_db: sessionmaker[Session]) -> Callable[..., Alert]:
-    """Insert an alert with plausible figures; keyword arguments override any column."""
+    """An alert whose window ended a minute before NOW; keyword arguments override any column."""
 
     def make(**overrides: Any) -> Alert:
-        window_end = overrides.pop("window_end", NOW - timedelta(minutes=1))
-        values: dict[str, Any] = {
-            "fingerprint": f"fp-{next(_ids)}",
-            "scope": "Energy | Oil",
-            "status": "firing",
-            "window_start": window_end - timedelta(minutes=15),
-            "window_end": window_end,
-            "baseline_start": window_end - timedelta(hours=6),
-            "baseline_end": window_end - timedelta(minutes=15),
-            "window_count": 40,
-            "window_negative": 30,
-            "baseline_count": 400,
-            "baseline_negative": 80,
-            "observed_share": 0.75,
-            "baseline_share": 0.2,
-            "statistic": 8.1,
-            "threshold": 3.0,
-            "p_value": 1e-9,
-            "story_ids": [],
-            "opened_at": window_end,
-        }
-        values.update(overrides)
-        with clean_db.begin() as session:
-            alert = Alert(**values)
-            session.add(alert)
-        return alert
+        return add_alert(clean_db, **{"window_end": NOW - timedelta(minutes=1), **overrides})
 
     return make
 
 
 @pytest.fixture
-def make_dead_letter(clean_db: sessionmaker[Session]) -> Callable[..., DeadLetter]:
-    def make(error: str = "missing or empty headline", value: bytes = b'{"id": "x"}') -> DeadLetter:
-        with clean_db.begin() as session:
-            letter = DeadLetter(
-                kafka_topic="news",
-                kafka_partition=1,
-                kafka_offset=next(_ids),
-                key=None,
-                value=value,
-                error=error,
-                received_at=NOW - timedelta(minutes=2),
-            )
-            session.add(letter)
-        return letter
+def make_dead_letter(clean_db: sessionmaker[Session]) -> Callable[..., None]:
+    def make(error: str = "missing or empty headline", value: bytes = b'{"id": "x"}') -> None:
+        add_dead_letter(clean_db, error, value=value, at=NOW - timedelta(minutes=2))
 
     return make
 
@@ -143,7 +91,7 @@ def make_dead_letter(clean_db: sessionmaker[Session]) -> Callable[..., DeadLette
 def seeded(
     make_story: MakeStory,
     make_alert: Callable[..., Alert],
-    make_dead_letter: Callable[..., DeadLetter],
+    make_dead_letter: Callable[..., None],
 ) -> dict[str, Any]:
     """A small, recognisable world: oil stories going sour, an alert on them, one DLQ record."""
     oil = [
@@ -167,23 +115,22 @@ def seeded(
         versions=2,
         published_at=NOW - timedelta(minutes=30),
     )
-    firing = make_alert(story_ids=[s.id for s in oil])
+    firing = make_alert(story_ids=oil)
     resolved = make_alert(
-        scope="*",
+        scope=MARKET,
         status="resolved",
         window_end=NOW - timedelta(hours=5),
         resolved_at=NOW - timedelta(hours=4),
         observed_share=0.5,
         baseline_share=0.3,
     )
-    letter = make_dead_letter()
+    make_dead_letter()
     return {
         "oil": oil,
         "earnings": earnings,
         "updated": updated,
         "firing": firing,
         "resolved": resolved,
-        "dead_letter": letter,
     }
 
 

@@ -89,18 +89,22 @@ def browser(tmp_path: Path) -> Iterator[DevTools]:
         targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list").read())
         page = next(t for t in targets if t["type"] == "page")
         devtools = DevTools(page["webSocketDebuggerUrl"])
-        devtools.call(
-            "Emulation.setDeviceMetricsOverride",
-            width=WIDTH,
-            height=HEIGHT,
-            deviceScaleFactor=1,
-            mobile=False,
-        )
+        set_viewport(devtools, HEIGHT)
         yield devtools
         devtools.close()
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def set_viewport(devtools: DevTools, height: int) -> None:
+    devtools.call(
+        "Emulation.setDeviceMetricsOverride",
+        width=WIDTH,
+        height=height,
+        deviceScaleFactor=1,
+        mobile=False,
+    )
 
 
 def screenshot(devtools: DevTools, name: str) -> Path:
@@ -111,23 +115,10 @@ def screenshot(devtools: DevTools, name: str) -> Path:
             "document.querySelector('[data-testid=\"stMainBlockContainer\"]').scrollHeight + 120"
         ),
     )["result"].get("value", HEIGHT)
-    full = int(min(max(HEIGHT, height), 6000))
-    devtools.call(
-        "Emulation.setDeviceMetricsOverride",
-        width=WIDTH,
-        height=full,
-        deviceScaleFactor=1,
-        mobile=False,
-    )
+    set_viewport(devtools, int(min(max(HEIGHT, height), 6000)))
     time.sleep(1.0)  # let Vega re-layout at the new size
     data = devtools.call("Page.captureScreenshot", format="png")["data"]
-    devtools.call(
-        "Emulation.setDeviceMetricsOverride",
-        width=WIDTH,
-        height=HEIGHT,
-        deviceScaleFactor=1,
-        mobile=False,
-    )
+    set_viewport(devtools, HEIGHT)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     path.write_bytes(base64.b64decode(data))

@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from streamlit.testing.v1 import AppTest
 
 from monitor.settings import REPO_ROOT
-from monitor.store import migrate
-from monitor.store.db import make_engine
-from monitor.store.models import Alert, Classification, Story
+from monitor.store import migrate, queries
+from monitor.store.db import make_engine, make_sessionmaker
+from monitor.store.models import Alert
 from tests.dashboard.conftest import NOW
+from tests.factories import add_story
 
 pytestmark = pytest.mark.integration
 
@@ -120,6 +121,23 @@ def test_acknowledge_records_who_and_when(
     assert "Acknowledged by **alice**" in text_of(at)
 
 
+def test_a_second_acknowledgement_is_reported_and_the_first_stands(
+    open_page: OpenPage, seeded: dict, clean_db: sessionmaker[Session]
+) -> None:
+    firing: Alert = seeded["firing"]
+    at = open_page("alerts", alert_id=str(firing.id))  # alice's page, before anyone took it
+    with clean_db.begin() as session:  # meanwhile bob takes it from another browser
+        queries.acknowledge_alert(session, alert_id=firing.id, who="bob")
+    at.text_input(key="ack_who").input("alice")
+    at.get("form_submit_button")[0].click().run()
+    assert not at.exception
+    assert f"Not recorded: alert #{firing.id} was already acknowledged by bob" in text_of(at)
+    with clean_db() as session:
+        alert = session.get(Alert, firing.id)
+        assert alert is not None and alert.acknowledged_by == "bob"
+    assert "Acknowledged by **bob**" in text_of(at)
+
+
 def test_news_stream_and_filters(open_page: OpenPage, seeded: dict) -> None:
     at = open_page("news")
     page = text_of(at)
@@ -209,31 +227,14 @@ def test_every_page_works_on_sqlite(
     url = f"sqlite:///{tmp_path / 'local.db'}"
     migrate.upgrade(url)
     engine = make_engine(url)
-    with Session(engine) as session, session.begin():
-        story = Story(
-            source="newswire",
-            external_id="1",
-            headline="Sqlite story: copper rallies",
-            published_at=NOW - timedelta(minutes=3),
-            kafka_topic="news",
-            kafka_partition=0,
-            kafka_offset=1,
-        )
-        session.add(story)
-        session.flush()
-        session.add(
-            Classification(
-                story_id=story.id,
-                story_version=1,
-                model_version="lstm-sqlite",
-                topic="Gold | Metals | Materials",
-                topic_confidence=0.9,
-                sentiment="positive",
-                sentiment_confidence=0.8,
-                sentiment_score=0.7,
-                probabilities={},
-            )
-        )
+    add_story(
+        make_sessionmaker(engine),
+        "Sqlite story: copper rallies",
+        at=NOW - timedelta(minutes=3),
+        topic="Gold | Metals | Materials",
+        sentiment="positive",
+        model_version="lstm-sqlite",
+    )
     engine.dispose()
     monkeypatch.setenv("MONITOR_DATABASE__URL", url)
     expected = {

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.alerts.settings import decode_secret
+from monitor.settings.alerts import decode_secret
 from monitor.store.models import Alert
 from tests.alerts.conftest import SECRET, T0, TOPICS, Receiver, Stories
 from tests.ingest.conftest import free_port, wait_until

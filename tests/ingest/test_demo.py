@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.ingest import demo
+from monitor.ingest import demo, schema
+from monitor.ingest import demo_generator as generator
 from monitor.nlp.labels import TOPICS
 
 
@@ -18,8 +19,8 @@ def lines() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def stories() -> list[demo.DemoStory]:
-    return demo.build_feed()
+def stories() -> list[generator.DemoStory]:
+    return generator.build_feed()
 
 
 def _time(value: str) -> datetime:
@@ -27,10 +28,10 @@ def _time(value: str) -> datetime:
 
 
 def test_committed_file_is_what_the_generator_writes(
-    lines: list[str], stories: list[demo.DemoStory]
+    lines: list[str], stories: list[generator.DemoStory]
 ) -> None:
     """Deterministic, and regenerated after the last change to the templates."""
-    assert "\n".join(lines) + "\n" == demo.render_feed(stories)
+    assert "\n".join(lines) + "\n" == generator.render_feed(stories)
     assert 300 <= len(lines) <= 500
 
 
@@ -50,8 +51,8 @@ def test_every_line_follows_the_message_contract(lines: list[str]) -> None:
         assert isinstance(record.get("body", ""), str)
 
 
-def test_all_topics_have_a_baseline_and_tones_are_mixed(stories: list[demo.DemoStory]) -> None:
-    background = [s for s in stories if s.sent_at < demo.ANCHOR - demo.BURST_SPAN]
+def test_all_topics_have_a_baseline_and_tones_are_mixed(stories: list[generator.DemoStory]) -> None:
+    background = [s for s in stories if s.sent_at < generator.ANCHOR - generator.BURST_SPAN]
     per_topic = Counter(s.topic for s in background)
     assert set(per_topic) == set(TOPICS)
     assert min(per_topic.values()) >= 10
@@ -61,17 +62,17 @@ def test_all_topics_have_a_baseline_and_tones_are_mixed(stories: list[demo.DemoS
 
 
 def test_the_feed_ends_with_a_negative_burst_on_one_topic(
-    lines: list[str], stories: list[demo.DemoStory]
+    lines: list[str], stories: list[generator.DemoStory]
 ) -> None:
     last = max(_time(json.loads(line)["published_at"]) for line in lines)
     assert _time(json.loads(lines[-1])["published_at"]) == last
     recent = [s for s in stories if s.sent_at > last - timedelta(minutes=10, seconds=1)]
-    burst = [s for s in recent if s.topic == demo.BURST_TOPIC]
+    burst = [s for s in recent if s.topic == generator.BURST_TOPIC]
     assert len(burst) >= 35
     assert all(s.tone == "negative" for s in burst)
     assert len(burst) / len(recent) >= 0.8
     # Before the burst the same topic looked ordinary, so the rise is a spike, not the norm.
-    earlier = [s for s in stories if s.topic == demo.BURST_TOPIC and s not in recent]
+    earlier = [s for s in stories if s.topic == generator.BURST_TOPIC and s not in recent]
     assert sum(s.tone == "negative" for s in earlier) / len(earlier) < 0.5
 
 
@@ -86,7 +87,7 @@ def test_corrections_resend_an_id_with_a_new_headline(lines: list[str]) -> None:
             corrections += 1
         else:
             first[key] = record["headline"]
-    assert corrections == demo.CORRECTIONS
+    assert corrections == generator.CORRECTIONS
 
 
 def test_headlines_read_like_a_wire_not_a_loop(lines: list[str]) -> None:
@@ -115,13 +116,12 @@ def test_load_defaults_to_the_current_time_and_accepts_naive_utc() -> None:
 
 
 def test_main_check_passes_on_the_committed_file(capsys: pytest.CaptureFixture[str]) -> None:
-    assert demo.main(["--check"]) == 0
+    assert generator.main(["--check"]) == 0
     assert "Stock Movement" in capsys.readouterr().out
 
 
 def test_every_line_passes_the_consumers_decoder(lines: list[str]) -> None:
     """The same check the consumer applies, so the demo never feeds the dead-letter table."""
-    schema = pytest.importorskip("monitor.ingest.schema")
     for line in lines:
         item = schema.decode(line.encode())
         assert item.headline

@@ -1,4 +1,4 @@
-"""Scaling out as DESIGN.md says: two `monitor consume` processes in one group split a topic's
+"""Scaling out as docs/design.md says: two `monitor consume` processes in one group split a topic's
 4 partitions, and together store every story exactly once — each process only what its own
 partitions carried."""
 

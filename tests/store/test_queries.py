@@ -2,67 +2,17 @@
 
 from __future__ import annotations
 
-import itertools
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.store import queries
-from monitor.store.models import Alert, Classification, DeadLetter, Story
+from monitor.store.sql import MARKET
+from tests.factories import add_alert, add_dead_letter, add_story
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-_n = itertools.count(1)
-
-
-def add_story(
-    sessions: sessionmaker[Session],
-    headline: str,
-    *,
-    at: datetime,
-    topic: str = "Earnings",
-    sentiment: str = "neutral",
-    source: str = "newswire",
-    external_id: str | None = None,
-    model_version: str = "m1",
-) -> int:
-    """Insert a story, or update it (same source + external_id) the way ingestion does."""
-    score = {"negative": -0.8, "neutral": 0.0, "positive": 0.8}[sentiment]
-    with sessions.begin() as session:
-        story = None
-        if external_id:
-            story = session.query(Story).filter_by(source=source, external_id=external_id).first()
-        if story is None:
-            story = Story(
-                source=source,
-                external_id=external_id or f"x{next(_n)}",
-                kafka_topic="news",
-                kafka_partition=0,
-                kafka_offset=next(_n),
-                version=0,
-                published_at=at,
-                ingested_at=at,
-            )
-            session.add(story)
-        story.headline = headline
-        story.version += 1
-        session.flush()
-        session.query(Classification).filter_by(story_id=story.id).update({"is_current": False})
-        session.add(
-            Classification(
-                story_id=story.id,
-                story_version=story.version,
-                model_version=model_version,
-                topic=topic,
-                topic_confidence=0.9,
-                sentiment=sentiment,
-                sentiment_confidence=0.8,
-                sentiment_score=score,
-                probabilities={},
-                is_current=True,
-            )
-        )
-        return story.id
 
 
 def test_sentiment_index_buckets_topics_and_counts_updates_once(db: sessionmaker) -> None:
@@ -156,9 +106,9 @@ def test_news_sources_distinct_sorted(db: sessionmaker) -> None:
 
 
 def test_throughput_fills_empty_minutes(db: sessionmaker) -> None:
-    add_story(db, "a", at=T0 + timedelta(seconds=10))
-    add_story(db, "b", at=T0 + timedelta(seconds=50))
-    add_story(db, "c", at=T0 + timedelta(minutes=3))
+    add_story(db, "a", at=T0, ingested_at=T0 + timedelta(seconds=10))
+    add_story(db, "b", at=T0, ingested_at=T0 + timedelta(seconds=50))
+    add_story(db, "c", at=T0, ingested_at=T0 + timedelta(minutes=3))
     with db() as session:
         frame = queries.throughput(session, start=T0, end=T0 + timedelta(minutes=4))
     assert frame["stories"].tolist() == [2, 0, 0, 1, 0]
@@ -166,18 +116,8 @@ def test_throughput_fills_empty_minutes(db: sessionmaker) -> None:
 
 
 def test_dead_letters_newest_first(db: sessionmaker) -> None:
-    with db.begin() as session:
-        for i, reason in enumerate(["not JSON", "headline missing"]):
-            session.add(
-                DeadLetter(
-                    kafka_topic="news",
-                    kafka_partition=0,
-                    kafka_offset=i,
-                    value=b"\xff{bad",
-                    error=reason,
-                    received_at=T0 + timedelta(minutes=i),
-                )
-            )
+    for i, reason in enumerate(["not JSON", "headline missing"]):
+        add_dead_letter(db, reason, value=b"\xff{bad", at=T0 + timedelta(minutes=i))
     with db() as session:
         frame = queries.recent_dead_letters(session)
     assert frame["error"].tolist() == ["headline missing", "not JSON"]
@@ -194,34 +134,16 @@ def test_models_in_use(db: sessionmaker) -> None:
 
 
 def make_alert(sessions: sessionmaker, status: str = "firing", scope: str = "Dividend") -> int:
-    with sessions.begin() as session:
-        alert = Alert(
-            fingerprint=f"f{next(_n)}",
-            scope=scope,
-            status=status,
-            window_start=T0,
-            window_end=T0 + timedelta(minutes=15),
-            baseline_start=T0 - timedelta(hours=1),
-            baseline_end=T0,
-            window_count=10,
-            window_negative=8,
-            baseline_count=100,
-            baseline_negative=20,
-            observed_share=0.8,
-            baseline_share=0.2,
-            statistic=4.5,
-            threshold=3.0,
-            story_ids=[3, 1],
-            opened_at=T0 + timedelta(minutes=15),
-        )
-        session.add(alert)
-        session.flush()
-        return alert.id
+    """An alert whose 15-minute window starts at T0."""
+    window_end = T0 + timedelta(minutes=15)
+    return add_alert(
+        sessions, status=status, scope=scope, window_end=window_end, story_ids=[3, 1]
+    ).id
 
 
 def test_alerts_listing_and_detail(db: sessionmaker) -> None:
     firing = make_alert(db)
-    make_alert(db, status="resolved", scope="*")
+    make_alert(db, status="resolved", scope=MARKET)
     with db() as session:
         assert [a.id for a in queries.firing_alerts(session)] == [firing]
         assert len(queries.list_alerts(session)) == 2
@@ -238,13 +160,54 @@ def test_acknowledge_alert_records_who_and_when(db: sessionmaker) -> None:
     moment = T0 + timedelta(hours=1)
     with db.begin() as session:
         assert queries.acknowledge_alert(session, alert_id=alert_id, who=" bob ", at=moment)
-        assert not queries.acknowledge_alert(session, alert_id=10_000, who="bob")
+    with pytest.raises(queries.AlertNotFound), db.begin() as session:
+        queries.acknowledge_alert(session, alert_id=10_000, who="bob")
     with db() as session:
         alert = queries.get_alert(session, alert_id=alert_id)
     assert alert is not None
     assert (alert.acknowledged_by, alert.acknowledged_at) == ("bob", moment)
     with db() as session, pytest.raises(ValueError):
         queries.acknowledge_alert(session, alert_id=alert_id, who="  ")
+
+
+def test_the_first_acknowledgement_wins_and_a_second_is_reported(db: sessionmaker) -> None:
+    alert_id = make_alert(db)
+    with db.begin() as session:
+        queries.acknowledge_alert(session, alert_id=alert_id, who="ana", at=T0)
+    with pytest.raises(queries.AlreadyAcknowledged) as taken, db.begin() as session:
+        queries.acknowledge_alert(session, alert_id=alert_id, who="bob")
+    assert (taken.value.alert.acknowledged_by, taken.value.alert.acknowledged_at) == ("ana", T0)
+    assert "already acknowledged by ana" in str(taken.value)
+    with db() as session:
+        alert = queries.get_alert(session, alert_id=alert_id)
+    assert alert is not None
+    assert (alert.acknowledged_by, alert.acknowledged_at) == ("ana", T0)
+
+
+def test_two_people_acknowledging_at_once_cannot_both_win(
+    clean_db: sessionmaker[Session],
+) -> None:
+    """The second UPDATE waits on the first's row lock, then finds the alert taken."""
+    alert_id = make_alert(clean_db)
+    outcome: list[object] = []
+
+    def second() -> None:
+        try:
+            with clean_db.begin() as session:
+                outcome.append(queries.acknowledge_alert(session, alert_id=alert_id, who="bob"))
+        except queries.AlreadyAcknowledged as taken:
+            outcome.append(taken)
+
+    with clean_db.begin() as session:
+        queries.acknowledge_alert(session, alert_id=alert_id, who="ana")
+        racer = threading.Thread(target=second)
+        racer.start()
+        racer.join(timeout=1.0)
+        assert racer.is_alive()  # blocked on ana's uncommitted row
+    racer.join(timeout=30)
+    [result] = outcome
+    assert isinstance(result, queries.AlreadyAcknowledged)
+    assert result.alert.acknowledged_by == "ana"
 
 
 def test_stories_by_ids(db: sessionmaker) -> None:

@@ -13,7 +13,8 @@ from monitor.store import queries, rollup
 from monitor.store.models import (
     SentimentHourly,
 )
-from tests.store.test_queries import add_story
+from monitor.store.sql import as_utc
+from tests.factories import add_story
 
 T0 = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 END = T0 + timedelta(days=3, hours=5)
@@ -48,8 +49,7 @@ def hourly(sessions: sessionmaker[Session]) -> dict[tuple[datetime, str], tuple[
     with sessions() as session:
         rows = session.scalars(select(SentimentHourly)).all()
         return {
-            (queries._as_utc(r.hour), r.topic): (r.stories, r.negative, r.neutral, r.positive)
-            for r in rows
+            (as_utc(r.hour), r.topic): (r.stories, r.negative, r.neutral, r.positive) for r in rows
         }
 
 

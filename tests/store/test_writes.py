@@ -5,43 +5,32 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.store.models import Classification, DeadLetter, Story
+from monitor.store.sql import as_utc
 from monitor.store.writes import DeadLetterRow, StoryRow, write_batch
+from tests.factories import NewStory
 
 pytestmark = pytest.mark.integration
 
-LABELS = {
-    "topic": "Earnings",
-    "topic_confidence": 0.9,
-    "sentiment": "negative",
-    "sentiment_confidence": 0.8,
-    "sentiment_score": -0.7,
-    "probabilities": {"sentiment": {"negative": 0.8, "neutral": 0.1, "positive": 0.1}},
-}
 
-
-def make_row(external_id: str = "s1", offset: int = 0, **changes: object) -> StoryRow:
-    row = StoryRow(
+def make_row(external_id: str = "s1", offset: int = 0, **changes: Any) -> StoryRow:
+    story = NewStory(
+        f"headline {external_id}",
+        published_at=datetime(2026, 1, 5, 12, tzinfo=UTC),
+        sentiment="negative",
         source="wire",
         external_id=external_id,
-        headline=f"headline {external_id}",
-        body=None,
-        url=None,
         tickers=["ACME"],
-        lang="en",
         extra={"desk": "US"},
-        published_at=datetime(2026, 1, 5, 12, tzinfo=UTC),
-        kafka_topic="news",
-        kafka_partition=0,
-        kafka_offset=offset,
-        labels=LABELS,
+        offset=offset,
     )
-    return replace(row, **changes)  # type: ignore[arg-type]
+    return replace(story, **changes).row()
 
 
 @pytest.fixture
@@ -79,9 +68,7 @@ def test_redelivered_batch_changes_nothing(sessions: sessionmaker[Session]) -> N
 
 def test_newer_record_updates_story_and_reclassifies(sessions: sessionmaker[Session]) -> None:
     write(sessions, [make_row("s1", offset=3)])
-    newer = make_row(
-        "s1", offset=9, headline="corrected", labels={**LABELS, "sentiment": "neutral"}
-    )
+    newer = make_row("s1", offset=9, headline="corrected", sentiment="neutral")
     result = write(sessions, [newer])
     assert (result.inserted, result.updated) == (0, 1)
     assert counts(sessions) == (1, 2, 1)
@@ -108,3 +95,18 @@ def test_dead_letters_are_kept_once(sessions: sessionmaker[Session]) -> None:
     with sessions() as session:
         stored = session.scalars(sa.select(DeadLetter)).one()
     assert (stored.value, stored.error, stored.kafka_offset) == (b"\xff", "not UTF-8", 7)
+
+
+def test_now_stamps_every_time_the_write_path_records(sessions: sessionmaker[Session]) -> None:
+    moment = datetime(2026, 2, 1, 8, 30, tzinfo=UTC)
+    with sessions.begin() as session:
+        dead = [DeadLetterRow("news", 1, 8, None, b"x", "not JSON")]
+        write_batch(
+            session, stories=[make_row()], dead_letters=dead, model_version="m1", now=moment
+        )
+    with sessions() as session:
+        story = session.scalars(sa.select(Story)).one()
+        classification = session.scalars(sa.select(Classification)).one()
+        letter = session.scalars(sa.select(DeadLetter)).one()
+    stamps = {story.ingested_at, story.updated_at, classification.classified_at, letter.received_at}
+    assert {as_utc(stamp) for stamp in stamps} == {moment}

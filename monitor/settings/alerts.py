@@ -1,4 +1,4 @@
-"""Settings of the alerting side (`MONITOR_ALERTS__*`).
+"""`MONITOR_ALERTS__*`: the spike detector, the hourly rollup and webhook delivery.
 
 Defaults come from `bench/bench_detector.py` (see docs/alerts.md): at 60 stories/hour per topic
 they keep false alarms under one per topic per week while catching a 15% → 40% step in about

@@ -1,0 +1,144 @@
+"""The sentiment index (Overview, Alerts): stories, negatives and summed score per time bucket
+and topic, live or from the hourly rollup."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from functools import partial
+
+import pandas as pd
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from monitor.store.models import Classification, RollupState, SentimentHourly, Story
+from monitor.store.rollup import ROLLUP_NAME
+from monitor.store.sql import as_utc, current_classification, epochs_to_utc, floor_hour, time_bucket
+
+INDEX_COLUMNS = ["bucket", "topic", "stories", "negative", "score_sum"]
+# Ranges longer than this read complete hours from the rollup (see `overview_index`).
+LIVE_SPAN = timedelta(days=1)
+
+
+def sentiment_index(
+    session: Session,
+    *,
+    start: datetime,
+    end: datetime,
+    bucket_s: int,
+    topics: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Per (time bucket, topic): story count, negative count and summed sentiment score.
+
+    Sums rather than means, so callers can roll topics up into the market exactly. Stories are
+    placed by `published_at`; each story counts once (its current classification only).
+    """
+    bucket = time_bucket(session, Story.published_at, bucket_s).label("bucket")
+    stmt = (
+        select(
+            bucket,
+            Classification.topic.label("topic"),
+            func.count().label("stories"),
+            func.sum(case((Classification.sentiment == "negative", 1), else_=0)).label("negative"),
+            func.sum(Classification.sentiment_score).label("score_sum"),
+        )
+        .join(Classification, current_classification())
+        .where(Story.published_at >= start, Story.published_at < end)
+        .group_by(bucket, Classification.topic)
+    )
+    return _index_frame(session, stmt, Classification.topic, topics)
+
+
+def market_index(index: pd.DataFrame) -> pd.DataFrame:
+    """Roll a per-topic `sentiment_index` frame up into one row per bucket (the whole market)."""
+    if index.empty:
+        return _finish_index(pd.DataFrame(columns=INDEX_COLUMNS))
+    rolled = index.groupby("bucket", as_index=False)[["stories", "negative", "score_sum"]].sum()
+    rolled.insert(1, "topic", "Market")
+    return _finish_index(rolled)
+
+
+def _index_frame(
+    session: Session, stmt: Select, topic: InstrumentedAttribute[str], topics: Sequence[str] | None
+) -> pd.DataFrame:
+    """Run an index query (rows of INDEX_COLUMNS), narrowed to `topics` when given."""
+    if topics:
+        stmt = stmt.where(topic.in_(list(topics)))
+    return _finish_index(pd.DataFrame(session.execute(stmt).all(), columns=INDEX_COLUMNS))
+
+
+def _finish_index(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.astype({"stories": "int64", "negative": "int64", "score_sum": "float64"})
+    if not isinstance(frame["bucket"].dtype, pd.DatetimeTZDtype):
+        # Epoch seconds from SQL (an empty frame too, so its dtype is right).
+        frame["bucket"] = epochs_to_utc(frame["bucket"])
+    frame["negative_share"] = (frame["negative"] / frame["stories"]).astype("float64")
+    frame["mean_score"] = (frame["score_sum"] / frame["stories"]).astype("float64")
+    return frame.sort_values(["bucket", "topic"], ignore_index=True)
+
+
+def overview_index(
+    session: Session,
+    *,
+    start: datetime,
+    end: datetime,
+    bucket_s: int,
+    topics: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """`sentiment_index` as the Overview reads it: equal results, cheaper over long ranges.
+
+    Ranges up to `LIVE_SPAN` (and buckets that are not whole hours) are queried live. Longer
+    ones take the complete hours the rollup holds (`sentiment_hourly`, kept by
+    `monitor.store.rollup` in `monitor schedule`) and only the rest live: the partial first hour
+    and everything from the hour of the rollup's last run on. Without a rollup (the schedule not
+    running yet) the whole range is live, slower but the same.
+    """
+    live = partial(sentiment_index, session, bucket_s=bucket_s, topics=topics)
+    whole_hours = end - start > LIVE_SPAN and bucket_s % 3600 == 0
+    until = rolled_until(session) if whole_hours else None
+    first_hour = floor_hour(start + timedelta(hours=1) - timedelta(microseconds=1))
+    if until is None or (split := min(until, floor_hour(end))) <= first_hour:
+        return live(start=start, end=end)  # no complete rolled-up hour to take
+    parts = [hourly_index(session, start=first_hour, end=split, bucket_s=bucket_s, topics=topics)]
+    parts += [live(start=lo, end=hi) for lo, hi in ((start, first_hour), (split, end)) if lo < hi]
+    frames = [f[INDEX_COLUMNS] for f in parts if len(f)]
+    if not frames:
+        return parts[0]
+    # A bucket can straddle a boundary (a partial first hour, or buckets of several hours).
+    combined = pd.concat(frames, ignore_index=True)
+    summed = combined.groupby(["bucket", "topic"], as_index=False)[
+        ["stories", "negative", "score_sum"]
+    ].sum()
+    return _finish_index(summed[INDEX_COLUMNS])
+
+
+def hourly_index(
+    session: Session,
+    *,
+    start: datetime,
+    end: datetime,
+    bucket_s: int,
+    topics: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """`sentiment_index` from the rollup: whole hours [start, end), `bucket_s` whole hours."""
+    bucket = time_bucket(session, SentimentHourly.hour, bucket_s).label("bucket")
+    stmt = (
+        select(
+            bucket,
+            SentimentHourly.topic,
+            func.sum(SentimentHourly.stories),
+            func.sum(SentimentHourly.negative),
+            func.sum(SentimentHourly.score_sum),
+        )
+        .where(SentimentHourly.hour >= start, SentimentHourly.hour < end)
+        .group_by(bucket, SentimentHourly.topic)
+    )
+    return _index_frame(session, stmt, SentimentHourly.topic, topics)
+
+
+def rolled_until(session: Session) -> datetime | None:
+    """Where the rollup's complete hours end: the start of the hour of its last run."""
+    refreshed = session.scalar(
+        select(RollupState.refreshed_at).where(RollupState.name == ROLLUP_NAME)
+    )
+    return floor_hour(as_utc(refreshed)) if refreshed is not None else None
