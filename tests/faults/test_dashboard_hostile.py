@@ -63,7 +63,7 @@ def hostile(
             for i in range(2)
         ),
     ]
-    alert = make_alert(story_ids=[s.id for s in stories], acknowledged_by=NAME, acknowledged_at=NOW)
+    alert = make_alert(story_ids=stories, acknowledged_by=NAME, acknowledged_at=NOW)
     make_dead_letter(error=REASON)
     return {"alert": alert, "stories": stories}
 
