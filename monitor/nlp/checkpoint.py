@@ -35,6 +35,9 @@ class Checkpoint:
     data_hash: str = ""
     created_at: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # softmax temperature per head ("topic", "sentiment", "entity") fitted on validation
+    # (calibration); a missing head means 1.0
+    temperatures: dict[str, float] = field(default_factory=dict)
 
 
 def save_checkpoint(checkpoint: Checkpoint, path: Path) -> None:
@@ -55,6 +58,7 @@ def save_checkpoint(checkpoint: Checkpoint, path: Path) -> None:
         "data_hash": checkpoint.data_hash,
         "created_at": checkpoint.created_at or datetime.now(UTC).isoformat(timespec="seconds"),
         "extra": checkpoint.extra,
+        "temperatures": dict(checkpoint.temperatures),
     }
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(payload, tmp)
@@ -88,6 +92,7 @@ def load_checkpoint(path: Path | str) -> Checkpoint:
         data_hash=payload.get("data_hash", ""),
         created_at=payload.get("created_at", ""),
         extra=payload.get("extra", {}),
+        temperatures={k: float(v) for k, v in payload.get("temperatures", {}).items()},
     )
 
 

