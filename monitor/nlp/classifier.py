@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import torch
 
 from monitor.errors import ConfigError
-from monitor.nlp.checkpoint import Checkpoint, load_checkpoint
+from monitor.nlp.checkpoint import Checkpoint, load_checkpoint, wordpiece
 from monitor.nlp.mentions import Span, token_span
 from monitor.nlp.model import EntitySpans
 from monitor.nlp.text import normalize
-from monitor.nlp.tokenizer import Offsets, encode, encode_with_offsets
+from monitor.nlp.tokenizer import Offsets
 from monitor.settings import ModelSettings
 
 
@@ -82,6 +82,7 @@ class Classifier:
         self.device = pick_device(device)
         self.batch_size = batch_size
         self.max_length = max_length or checkpoint.max_length
+        self.tokenizer = wordpiece(checkpoint)
         self.mixed_precision = mixed_precision
         self.autocast = mixed_precision and self.device.type == "cuda"  # fp16 only pays on GPU
         self.temperatures = dict(checkpoint.temperatures)
@@ -173,13 +174,13 @@ class Classifier:
         started = time.perf_counter()
         spans: list[list[Span | None]] = [[] for _ in texts]
         if mentions is not None and any(mentions):
-            encoded, offsets = encode_with_offsets(texts, max_length=self.max_length)
+            encoded, offsets = self.tokenizer.encode_with_offsets(texts, max_length=self.max_length)
             if self.has_entity_head:
                 spans = _token_spans(offsets, mentions)
             else:
                 spans = [[None] * len(m) for m in mentions]
         else:
-            encoded = encode(texts, max_length=self.max_length)
+            encoded = self.tokenizer.encode(texts, max_length=self.max_length)
         tokenized = time.perf_counter()
         order = torch.argsort(encoded.lengths, descending=True)
         topic_parts, sentiment_parts = [], []

@@ -18,7 +18,7 @@ from monitor.settings import SHIPPED_CHECKPOINT
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="folder with tfns_sentiment_train.csv and tfns_topic_train.csv [default: ../shared/data]",
+    help="folder with the TFNS, SEntFiN and Reuters CSVs [default: ../shared/data]",
 )
 @click.option(
     "--output",
@@ -72,11 +72,15 @@ def train_command(
     click.echo(f"wrote {result.checkpoint} ({result.version}) in {result.seconds:.0f} s")
     teacher = result.metrics.get("teacher", {}).get("validation", {})
     for who, validation in (("", result.metrics["validation"]), ("teacher ", teacher)):
-        for task, scores in validation.items():
+        for name, scores in validation.items():
             click.echo(
-                f"  {who}{task:<10} accuracy {scores['accuracy']:.4f}"
+                f"  {who}{name:<17} accuracy {scores['accuracy']:.4f}"
                 f"  macro-F1 {scores['macro_f1']:.4f}  (n={scores['n']}, validation)"
             )
+    for name, ece in result.metrics.get("calibration", {}).items():
+        click.echo(
+            f"  ECE {name:<17} {ece['before']:.4f} → {ece['after']:.4f} (T={ece['temperature']})"
+        )
 
 
 @click.command("evaluate")

@@ -58,6 +58,13 @@ class NewsLSTMOutput:
     loss: torch.Tensor | None = None
     entity_logits: torch.Tensor | None = None  # (M, n_sentiments) when mentions were given
 
+    def heads(self) -> dict[str, torch.Tensor]:
+        """The logits by head name ("entity" only when mentions were scored)."""
+        heads = {"topic": self.topic_logits, "sentiment": self.sentiment_logits}
+        if self.entity_logits is not None:
+            heads["entity"] = self.entity_logits
+        return heads
+
 
 class NewsLSTM(nn.Module):
     """Multi-task BiLSTM: one encoder, a topic head (20) and a sentiment head (3)."""
