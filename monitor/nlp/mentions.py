@@ -19,9 +19,10 @@ Span = tuple[int, int]
 class EntityNotFoundError(MonitorError):
     """An entity asked for does not occur in the text (as a whole word, any case)."""
 
-    def __init__(self, entity: str, text: str) -> None:
+    def __init__(self, entity: str, text: str, *, where: str = "") -> None:
         shown = text if len(text) <= 120 else text[:117] + "..."
-        super().__init__(f"entity {entity!r} does not occur in the text {shown!r}")
+        prefix = f"{where}: " if where else ""
+        super().__init__(f"{prefix}entity {entity!r} does not occur in the text {shown!r}")
         self.entity = entity
 
 

@@ -10,46 +10,9 @@ from monitor.nlp.augment import AugmentConfig
 from monitor.nlp.checkpoint import load_checkpoint
 from monitor.nlp.commands import evaluate_command
 from monitor.nlp.data import DataError
-from monitor.nlp.distill import UnlabelledConfig
 from monitor.nlp.evaluate import evaluate
-from monitor.nlp.model import LSTMConfig
-from monitor.nlp.teacher import TeacherConfig
-from monitor.nlp.train import TrainConfig, train
-from tests.nlp.conftest import write_data_dir
-
-TINY = LSTMConfig(
-    embed_dim=16, hidden_dim=8, dropout=0.0, embed_dropout=0.0, entity_head=True, entity_hidden=8
-)
-TINY_TEACHER = TeacherConfig(epochs=1, batch_size=16, max_steps=2, threads=1, members=2)
-
-
-def tiny_config(data_dir: Path, output: Path, teacher_cache: Path) -> TrainConfig:
-    """A few steps of the real pipeline: two MiniLM teachers (2 steps each), an augmented
-    transfer set, a distilled tiny student."""
-    return TrainConfig(
-        data_dir=data_dir,
-        output=output,
-        epochs=2,
-        batch_size=16,
-        max_steps=6,
-        pretrained_embeddings=False,
-        progress=False,
-        model=TINY,
-        teacher=TINY_TEACHER,
-        teacher_cache=teacher_cache,
-        augment=AugmentConfig(copies=1),
-        unlabelled=UnlabelledConfig(texts=20),
-    )
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A tiny end-to-end training run on synthetic CSVs: (checkpoint, data dir)."""
-    data_dir = write_data_dir(tmp_path_factory.mktemp("data"))
-    config = tiny_config(data_dir, data_dir.parent / "out" / "tiny.pt", data_dir.parent / "cache")
-    result = train(config)
-    assert result.checkpoint == config.output
-    return result.checkpoint, data_dir
+from monitor.nlp.train import train
+from tests.nlp.conftest import tiny_config
 
 
 def test_training_writes_loadable_checkpoint_and_metrics(trained: tuple[Path, Path]) -> None:
