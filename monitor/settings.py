@@ -16,8 +16,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 from monitor.alerts.settings import AlertSettings
 from monitor.errors import ConfigError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SHIPPED_CHECKPOINT = REPO_ROOT / "models" / "lstm-tfns.pt"
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent  # a checkout's root: training data, benchmarks; never at run time
+SHIPPED_CHECKPOINT = PACKAGE_DIR / "models" / "lstm-tfns.pt"  # package data: ships in the wheel
 
 
 class DatabaseSettings(BaseModel):

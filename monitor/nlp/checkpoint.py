@@ -107,7 +107,7 @@ def wordpiece(checkpoint: Checkpoint) -> WordPiece:
         return WordPiece(checkpoint.tokenizer_spec)
     try:
         return minilm_wordpiece()
-    except RuntimeError as exc:
+    except (RuntimeError, ImportError) as exc:
         raise ConfigError(
             CHECKPOINT_SETTING, f"checkpoint {checkpoint.version} carries no tokenizer: {exc}"
         ) from None

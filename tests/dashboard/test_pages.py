@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from streamlit.testing.v1 import AppTest
 
-from monitor.settings import REPO_ROOT
+from monitor.dashboard_server import APP as APP_PATH
 from monitor.store import migrate
 from monitor.store.db import make_engine
 from monitor.store.models import Alert, Classification, Story
@@ -20,7 +20,7 @@ from tests.dashboard.conftest import NOW
 
 pytestmark = pytest.mark.integration
 
-APP = str(REPO_ROOT / "dashboard" / "app.py")
+APP = str(APP_PATH)
 OpenPage = Callable[..., AppTest]
 
 
