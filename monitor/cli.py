@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "dashboard": "monitor.dashboard_server:dashboard_command",
     "train": "monitor.nlp.commands:train_command",
     "evaluate": "monitor.nlp.commands:evaluate_command",
+    "classify": "monitor.nlp.commands:classify_command",
     "db": "monitor.store.commands:db_group",
 }
 

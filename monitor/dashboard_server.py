@@ -1,4 +1,4 @@
-"""`monitor dashboard`: serve dashboard/app.py with Streamlit; also used by `monitor up`.
+"""`monitor dashboard`: serve monitor/dashboard/app.py with Streamlit; also used by `monitor up`.
 
 Streamlit owns its process (its own server and event loop), so we run `streamlit run` as a
 child rather than in-process; settings reach the app through the environment it inherits.
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import click
 
-from monitor.settings import REPO_ROOT, load_settings
+from monitor.settings import PACKAGE_DIR, load_settings
 
-APP = REPO_ROOT / "dashboard" / "app.py"
+APP = PACKAGE_DIR / "dashboard" / "app.py"  # package data: ships in the wheel
 
 
 def streamlit_command(host: str, port: int, app: Path = APP) -> list[str]:
@@ -45,7 +45,11 @@ def start_dashboard(
     """
     child_env = {**os.environ, **(env or {})}
     return subprocess.Popen(  # type: ignore[call-overload]
-        streamlit_command(host, port), cwd=REPO_ROOT, env=child_env, **popen
+        # the caller's working directory, so relative paths (a sqlite:///var/... URL, .env)
+        # mean the same to the dashboard as to the command that started it
+        streamlit_command(host, port),
+        env=child_env,
+        **popen,
     )
 
 

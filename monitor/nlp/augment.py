@@ -14,6 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from monitor.nlp.batching import EncodedSet
+from monitor.nlp.model import IGNORE_INDEX
+from monitor.nlp.sources import Mentions
+
 
 @dataclass(frozen=True)
 class AugmentConfig:
@@ -30,8 +34,9 @@ def augment_ids(
     *,
     mask_id: int,
     seed: int,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """`config.copies` augmented copies of each row (row-major: all copies of row 0 first).
+) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+    """`config.copies` augmented copies of each row (row-major: all copies of row 0 first), and
+    each copy's kept window (first token position, number of tokens) of its source row.
 
     Rows start with [CLS] and end with [SEP] (the tokenizer's template); both stay in place."""
     rng = np.random.default_rng(seed)
@@ -39,10 +44,11 @@ def augment_ids(
     lens = lengths.numpy()
     out = np.zeros((len(ids) * config.copies, ids.shape[1]), dtype=ids.dtype)
     out_lens = np.zeros(len(ids) * config.copies, dtype=lens.dtype)
+    windows = np.zeros((len(ids) * config.copies, 2), dtype=np.int64)
     for i, (row, length) in enumerate(zip(ids, lens, strict=True)):
         inner = row[1 : length - 1]  # the pieces between [CLS] and [SEP]
         for c in range(config.copies):
-            pieces = inner.copy()
+            pieces, start = inner.copy(), 0
             if len(pieces) > 3 and rng.random() < config.crop_prob:
                 keep = int(
                     rng.integers(
@@ -58,4 +64,25 @@ def augment_ids(
             out[j, 1 : 1 + len(pieces)] = pieces
             out[j, 1 + len(pieces)] = row[length - 1]
             out_lens[j] = len(pieces) + 2
-    return torch.from_numpy(out), torch.from_numpy(out_lens)
+            windows[j] = start + 1, len(pieces)  # +1: position in the row, after [CLS]
+    return torch.from_numpy(out), torch.from_numpy(out_lens), windows
+
+
+def augment_set(data: EncodedSet, config: AugmentConfig, *, mask_id: int, seed: int) -> EncodedSet:
+    """Unlabelled augmented copies of a set's stories, with the mentions that survive the crop
+    moved to their new token positions (a mention cut by the crop is left out)."""
+    ids, lengths, windows = augment_ids(
+        data.input_ids, data.lengths, config, mask_id=mask_id, seed=seed
+    )
+    m = data.mentions
+    copies = np.arange(config.copies)
+    story = (m.story[:, None] * config.copies + copies[None, :]).ravel()  # (M * copies,)
+    spans = np.repeat(m.spans, config.copies, axis=0)
+    first, kept = windows[story, 0], windows[story, 1]
+    inside = (spans[:, 0] >= first) & (spans[:, 1] <= first + kept)
+    shifted = spans - first[:, None] + 1
+    mentions = Mentions(
+        story[inside], shifted[inside], np.full(int(inside.sum()), IGNORE_INDEX, dtype=np.int64)
+    )
+    unlabelled = np.full((len(lengths), 2), IGNORE_INDEX, dtype=data.labels.dtype)
+    return EncodedSet(ids, lengths, unlabelled, mentions)

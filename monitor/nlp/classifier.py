@@ -1,22 +1,39 @@
 """Batched inference: a list of texts in, one Prediction per text out, in the same order.
 
 The whole batch is tokenized in one call, sorted by length (less padding per forward), run under
-`torch.inference_mode()` on the device chosen once at construction (`cuda` with fp16 autocast
-when present), and put back in the caller's order.
+`torch.inference_mode()` on the device chosen once at construction (`cuda`, with fp16 autocast
+when `mixed_precision` is on, when present), and put back in the caller's order. Entity
+mentions are scored from the same forward as their story: k entities cost no extra pass.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 
 from monitor.errors import ConfigError
-from monitor.nlp.checkpoint import Checkpoint, load_checkpoint
+from monitor.nlp.checkpoint import Checkpoint, load_checkpoint, wordpiece
+from monitor.nlp.mentions import Span, token_span
+from monitor.nlp.model import EntitySpans
 from monitor.nlp.text import normalize
-from monitor.nlp.tokenizer import encode
+from monitor.nlp.tokenizer import Offsets
 from monitor.settings import ModelSettings
+
+
+@dataclass(frozen=True)
+class EntityScore:
+    """The sentiment towards one mention. `from_mention` is False when it could not be read
+    from the mention (the model has no entity head, or the mention lies past the tokens the
+    model saw): the story's sentiment stands in for it."""
+
+    sentiment: str
+    confidence: float
+    score: float  # p(positive) - p(negative), in [-1, 1]
+    probabilities: dict[str, float]
+    from_mention: bool
 
 
 @dataclass(frozen=True)
@@ -27,6 +44,17 @@ class Prediction:
     sentiment_confidence: float
     sentiment_score: float  # p(positive) - p(negative), in [-1, 1]
     probabilities: dict[str, dict[str, float]]
+    entities: tuple[EntityScore, ...] = ()  # one per mention asked for, in the order given
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Calibrated probabilities on CPU, in input order: (N, n_topics), (N, n_sentiments), and
+    per text one (n_sentiments,) row per mention, or None where the mention was not read."""
+
+    topic: torch.Tensor
+    sentiment: torch.Tensor
+    entities: list[list[torch.Tensor | None]]
 
 
 def pick_device(requested: str) -> torch.device:
@@ -54,7 +82,11 @@ class Classifier:
         self.device = pick_device(device)
         self.batch_size = batch_size
         self.max_length = max_length or checkpoint.max_length
+        self.tokenizer = wordpiece(checkpoint)
+        self.mixed_precision = mixed_precision
         self.autocast = mixed_precision and self.device.type == "cuda"  # fp16 only pays on GPU
+        self.temperatures = dict(checkpoint.temperatures)
+        self.has_entity_head = checkpoint.model.entity is not None
         model = checkpoint.model.eval()
         if quantize and self.device.type == "cpu":
             model = torch.ao.quantization.quantize_dynamic(
@@ -71,6 +103,7 @@ class Classifier:
             batch_size=settings.batch_size,
             max_length=settings.max_length,
             quantize=settings.quantize,
+            mixed_precision=settings.mixed_precision,
         )
 
     def predict_texts(self, texts: list[str]) -> list[Prediction]:
@@ -78,26 +111,80 @@ class Classifier:
         return self.predict_normalized([normalize(t) for t in texts])
 
     def predict_normalized(
-        self, texts: list[str], timings: dict[str, float] | None = None
+        self,
+        texts: list[str],
+        timings: dict[str, float] | None = None,
+        *,
+        mentions: Sequence[Sequence[Span]] | None = None,
     ) -> list[Prediction]:
-        """Labels for already-normalised texts; `timings` gets tokenize/model seconds."""
+        """Labels for already-normalised texts; `timings` gets tokenize/model seconds.
+
+        `mentions[i]` lists character spans [start, end) into `texts[i]` (see
+        `monitor.nlp.mentions.locate`); `Prediction.entities` holds one EntityScore per span,
+        in the same order."""
         if not texts:
             return []
-        topic_p, sentiment_p = self.probabilities(texts, timings)
-        return [
-            self._prediction(t, s)
-            for t, s in zip(topic_p.tolist(), sentiment_p.tolist(), strict=True)
-        ]
+        scores = self.scores(texts, mentions, timings)
+        predictions = []
+        for i, (topic_p, sentiment_p) in enumerate(
+            zip(scores.topic.tolist(), scores.sentiment.tolist(), strict=True)
+        ):
+            story = _entity_score(self.sentiments, sentiment_p, from_mention=False)
+            t = max(range(len(topic_p)), key=topic_p.__getitem__)
+            entities = tuple(
+                story
+                if p is None
+                else _entity_score(self.sentiments, p.tolist(), from_mention=True)
+                for p in scores.entities[i]
+            )
+            predictions.append(
+                Prediction(
+                    topic=self.topics[t],
+                    topic_confidence=round(topic_p[t], 5),
+                    sentiment=story.sentiment,
+                    sentiment_confidence=story.confidence,
+                    sentiment_score=story.score,
+                    probabilities={
+                        "topic": {
+                            n: round(p, 5) for n, p in zip(self.topics, topic_p, strict=True)
+                        },
+                        "sentiment": story.probabilities,
+                    },
+                    entities=entities,
+                )
+            )
+        return predictions
 
     def probabilities(
         self, texts: list[str], timings: dict[str, float] | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(N, n_topics) and (N, n_sentiments) softmax probabilities on CPU, in input order."""
+        """(N, n_topics) and (N, n_sentiments) calibrated probabilities on CPU, in input order."""
+        scores = self.scores(texts, None, timings)
+        return scores.topic, scores.sentiment
+
+    def scores(
+        self,
+        texts: list[str],
+        mentions: Sequence[Sequence[Span]] | None = None,
+        timings: dict[str, float] | None = None,
+    ) -> Scores:
+        """Every head's calibrated probabilities, one forward per batch of stories."""
+        if mentions is not None and len(mentions) != len(texts):
+            raise ValueError(f"{len(mentions)} mention lists for {len(texts)} texts")
         started = time.perf_counter()
-        encoded = encode(texts, max_length=self.max_length)
+        spans: list[list[Span | None]] = [[] for _ in texts]
+        if mentions is not None and any(mentions):
+            encoded, offsets = self.tokenizer.encode_with_offsets(texts, max_length=self.max_length)
+            if self.has_entity_head:
+                spans = _token_spans(offsets, mentions)
+            else:
+                spans = [[None] * len(m) for m in mentions]
+        else:
+            encoded = self.tokenizer.encode(texts, max_length=self.max_length)
         tokenized = time.perf_counter()
         order = torch.argsort(encoded.lengths, descending=True)
         topic_parts, sentiment_parts = [], []
+        entities: list[list[torch.Tensor | None]] = [[None] * len(s) for s in spans]
         with torch.inference_mode():
             for start in range(0, len(texts), self.batch_size):
                 rows = order[start : start + self.batch_size]
@@ -105,31 +192,71 @@ class Classifier:
                 ids = encoded.input_ids[rows, : int(lengths.max())].to(
                     self.device, non_blocking=True
                 )
-                with torch.autocast(
-                    "cuda", dtype=torch.float16, enabled=self.device.type == "cuda"
-                ):
-                    out = self.model(ids, lengths.to(self.device))
-                topic_parts.append(out.topic_logits.float().softmax(-1).cpu())
-                sentiment_parts.append(out.sentiment_logits.float().softmax(-1).cpu())
+                batch_mentions, owners = _batch_mentions(rows.tolist(), spans)
+                with torch.autocast("cuda", dtype=torch.float16, enabled=self.autocast):
+                    out = self.model(
+                        ids,
+                        lengths.to(self.device),
+                        mentions=batch_mentions.to(self.device) if batch_mentions else None,
+                    )
+                topic_parts.append(self._calibrated(out.topic_logits, "topic"))
+                sentiment_parts.append(self._calibrated(out.sentiment_logits, "sentiment"))
+                if out.entity_logits is not None:
+                    for (text, m), p in zip(
+                        owners, self._calibrated(out.entity_logits, "entity"), strict=True
+                    ):
+                        entities[text][m] = p
         inverse = torch.empty_like(order)
         inverse[order] = torch.arange(len(order))
         if timings is not None:
             timings["tokenize"] = tokenized - started
             timings["model"] = time.perf_counter() - tokenized
-        return torch.cat(topic_parts)[inverse], torch.cat(sentiment_parts)[inverse]
-
-    def _prediction(self, topic_p: list[float], sentiment_p: list[float]) -> Prediction:
-        t = max(range(len(topic_p)), key=topic_p.__getitem__)
-        s = max(range(len(sentiment_p)), key=sentiment_p.__getitem__)
-        by_name = dict(zip(self.sentiments, sentiment_p, strict=True))
-        return Prediction(
-            topic=self.topics[t],
-            topic_confidence=round(topic_p[t], 5),
-            sentiment=self.sentiments[s],
-            sentiment_confidence=round(sentiment_p[s], 5),
-            sentiment_score=round(by_name.get("positive", 0.0) - by_name.get("negative", 0.0), 5),
-            probabilities={
-                "topic": {n: round(p, 5) for n, p in zip(self.topics, topic_p, strict=True)},
-                "sentiment": {n: round(p, 5) for n, p in by_name.items()},
-            },
+        return Scores(
+            torch.cat(topic_parts)[inverse], torch.cat(sentiment_parts)[inverse], entities
         )
+
+    def _calibrated(self, logits: torch.Tensor, head: str) -> torch.Tensor:
+        """Softmax of the logits divided by the head's fitted temperature (1 = as trained)."""
+        return (logits.float() / self.temperatures.get(head, 1.0)).softmax(-1).cpu()
+
+
+def _token_spans(
+    offsets: list[Offsets], mentions: Sequence[Sequence[Span]]
+) -> list[list[Span | None]]:
+    return [
+        [token_span(row_offsets, special, mention) for mention in text_mentions]
+        for (row_offsets, special), text_mentions in zip(offsets, mentions, strict=True)
+    ]
+
+
+def _batch_mentions(
+    rows: list[int], spans: list[list[Span | None]]
+) -> tuple[EntitySpans | None, list[tuple[int, int]]]:
+    """The readable mentions of a batch's stories as EntitySpans (row = position in the batch),
+    and for each one its (text index, mention index) in the caller's lists."""
+    batch_rows, batch_spans, owners = [], [], []
+    for position, text in enumerate(rows):
+        for m, span in enumerate(spans[text]):
+            if span is not None:
+                batch_rows.append(position)
+                batch_spans.append(span)
+                owners.append((text, m))
+    if not owners:
+        return None, owners
+    return EntitySpans(torch.tensor(batch_rows), torch.tensor(batch_spans)), owners
+
+
+def _entity_score(
+    names: list[str], probabilities: list[float], *, from_mention: bool
+) -> EntityScore:
+    """Label, confidence, score (p(pos) - p(neg)) and rounded probabilities of one sentiment
+    distribution: a mention's, or the story's standing in for a mention (from_mention=False)."""
+    best = max(range(len(probabilities)), key=probabilities.__getitem__)
+    by_name = dict(zip(names, probabilities, strict=True))
+    return EntityScore(
+        sentiment=names[best],
+        confidence=round(probabilities[best], 5),
+        score=round(by_name.get("positive", 0.0) - by_name.get("negative", 0.0), 5),
+        probabilities={n: round(p, 5) for n, p in by_name.items()},
+        from_mention=from_mention,
+    )

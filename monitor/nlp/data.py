@@ -1,4 +1,5 @@
-"""Labelled CSVs (`text,label`): loading, label checks, a seeded stratified split, a data hash.
+"""Labelled CSVs (`text,label`, `text,entity,label`): loading, label checks, a seeded stratified
+split, a data hash.
 
 The data lives outside the repository (../shared/data) and is read at run time; the hash of the
 files goes into every checkpoint so a model can be traced back to the exact data it saw.
@@ -48,22 +49,57 @@ def task_labels(task: str) -> tuple[str, ...]:
     return TASKS[task]
 
 
+@dataclass(frozen=True)
+class EntityRows:
+    """`text,entity,label` rows: the sentiment towards one named entity of a text."""
+
+    texts: list[str]
+    entities: list[str]
+    labels: np.ndarray  # (N,) int64
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
 def read_csv(path: Path | str, names: Sequence[str]) -> Labelled:
     """Read a `text,label` CSV; labels outside `names` are an error that lists them all."""
+    rows = read_rows(path, ("text", "label"))
+    return Labelled([row["text"] for row in rows], _label_ids(path, rows, names))
+
+
+def read_entity_csv(path: Path | str, names: Sequence[str]) -> EntityRows:
+    """Read a `text,entity,label` CSV (entity-level sentiment, as in SEntFiN)."""
+    rows = read_rows(path, ("text", "entity", "label"))
+    return EntityRows(
+        [row["text"] for row in rows],
+        [row["entity"] for row in rows],
+        _label_ids(path, rows, names),
+    )
+
+
+def read_rows(path: Path | str, columns: Sequence[str]) -> list[dict[str, str]]:
+    """The CSV's rows with (at least) `columns`; a missing file or column is a DataError."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"no data file at {path}")
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        if reader.fieldnames is None or not {"text", "label"} <= set(reader.fieldnames):
-            raise DataError(f"{path}: expected a header with 'text' and 'label' columns")
-        rows = [(row["text"] or "", (row["label"] or "").strip()) for row in reader]
+        if reader.fieldnames is None or not set(columns) <= set(reader.fieldnames):
+            wanted = ", ".join(repr(c) for c in columns)
+            raise DataError(f"{path}: expected a header with the columns {wanted}")
+        return [{c: (row[c] or "") for c in columns} for row in reader]
+
+
+def _label_ids(path: Path | str, rows: list[dict[str, str]], names: Sequence[str]) -> np.ndarray:
     index = {name: i for i, name in enumerate(names)}
-    unknown = sorted({label for _, label in rows if label not in index})
+    labels = [row["label"].strip() for row in rows]
+    unknown = sorted({label for label in labels if label not in index})
     if unknown:
-        raise DataError(f"{path}: unknown labels {', '.join(repr(u) for u in unknown)}")
-    labels = np.array([index[label] for _, label in rows], dtype=np.int64)
-    return Labelled([text for text, _ in rows], labels)
+        raise DataError(
+            f"{path}: unknown labels {', '.join(repr(u) for u in unknown)}; "
+            f"valid labels: {', '.join(names)}"
+        )
+    return np.array([index[label] for label in labels], dtype=np.int64)
 
 
 def stratified_split(

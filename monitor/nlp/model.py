@@ -1,4 +1,15 @@
-"""The network only: embedding → BiLSTM (packed) → masked mean+max pooling → two heads."""
+"""The network only: embedding → BiLSTM (packed) → masked mean+max pooling → two story heads,
+and an optional entity head that reads the same encoder states at an entity's mention.
+
+Entity head (one encoder pass per story, whatever the number of entities): for each mention
+(a token span [start, end) of one story in the batch) it concatenates
+  - the mean and the max of the BiLSTM states over the span,
+  - the forward state at the span's last token and the backward state at its first (the left
+    and right context read up to the target, as in TD-LSTM, Tang et al. 2016),
+  - an attention summary of the whole story, queried by the span (target-conditioned),
+  - the story's pooled vector,
+and maps them through a small MLP to the entity's sentiment.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +34,21 @@ class LSTMConfig:
     n_topics: int = 20
     n_sentiments: int = 3
     pad_id: int = 0
+    entity_head: bool = False  # sentiment towards a mention (EntitySpans) from the same states
+    entity_hidden: int = 256
+    attention_dim: int = 128
+
+
+@dataclass
+class EntitySpans:
+    """The mentions to score in a batch: mention m is tokens [spans[m, 0], spans[m, 1]) of
+    story rows[m]. Several mentions may point at the same story."""
+
+    rows: torch.Tensor  # (M,) int64, index into the batch
+    spans: torch.Tensor  # (M, 2) int64, token positions, start < end <= that story's length
+
+    def to(self, device: torch.device) -> EntitySpans:
+        return EntitySpans(self.rows.to(device), self.spans.to(device))
 
 
 @dataclass
@@ -30,6 +56,14 @@ class NewsLSTMOutput:
     topic_logits: torch.Tensor  # (B, n_topics)
     sentiment_logits: torch.Tensor  # (B, n_sentiments)
     loss: torch.Tensor | None = None
+    entity_logits: torch.Tensor | None = None  # (M, n_sentiments) when mentions were given
+
+    def heads(self) -> dict[str, torch.Tensor]:
+        """The logits by head name ("entity" only when mentions were scored)."""
+        heads = {"topic": self.topic_logits, "sentiment": self.sentiment_logits}
+        if self.entity_logits is not None:
+            heads["entity"] = self.entity_logits
+        return heads
 
 
 class NewsLSTM(nn.Module):
@@ -54,9 +88,16 @@ class NewsLSTM(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.topic_head = nn.Linear(pooled, config.n_topics)
         self.sentiment_head = nn.Linear(pooled, config.n_sentiments)
+        self.entity: EntityHead | None = EntityHead(config) if config.entity_head else None
 
     def encode(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """(B, T) ids and (B,) true lengths → (B, 4H) pooled sentence vectors."""
+        return self.pool(*self.states(input_ids, lengths))
+
+    def states(
+        self, input_ids: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """BiLSTM states (B, T, 2H), zero past each length, and the (B, T, 1) length mask."""
         x = self.embed_dropout(self.embedding(input_ids))  # (B, T, E)
         packed = pack_padded_sequence(
             x, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
@@ -66,6 +107,11 @@ class NewsLSTM(nn.Module):
             out, batch_first=True, total_length=input_ids.size(1)
         )  # (B,T,2H)
         mask = (torch.arange(h.size(1), device=h.device)[None, :] < lengths[:, None]).unsqueeze(-1)
+        return h, mask
+
+    @staticmethod
+    def pool(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Masked mean and max over time: (B, T, 2H) → (B, 4H)."""
         mean = (h * mask).sum(1) / mask.sum(1).clamp(min=1)  # (B, 2H)
         maxed = h.masked_fill(~mask, torch.finfo(h.dtype).min).amax(1)  # (B, 2H)
         return torch.cat([mean, maxed], dim=-1)  # (B, 4H)
@@ -76,14 +122,62 @@ class NewsLSTM(nn.Module):
         lengths: torch.Tensor,
         topic_labels: torch.Tensor | None = None,
         sentiment_labels: torch.Tensor | None = None,
+        *,
+        mentions: EntitySpans | None = None,
     ) -> NewsLSTMOutput:
-        pooled = self.dropout(self.encode(input_ids, lengths))
+        h, mask = self.states(input_ids, lengths)
+        pooled = self.dropout(self.pool(h, mask))
         topic_logits = self.topic_head(pooled)
         sentiment_logits = self.sentiment_head(pooled)
+        entity_logits = None
+        if mentions is not None:
+            if self.entity is None:
+                raise ValueError("this model has no entity head (LSTMConfig.entity_head)")
+            entity_logits = self.entity(h, mask, pooled, mentions)
         loss = None
         if topic_labels is not None and sentiment_labels is not None:
             loss = multitask_loss(topic_logits, sentiment_logits, topic_labels, sentiment_labels)
-        return NewsLSTMOutput(topic_logits, sentiment_logits, loss)
+        return NewsLSTMOutput(topic_logits, sentiment_logits, loss, entity_logits)
+
+
+class EntityHead(nn.Module):
+    """Sentiment towards a mention, read from the story's encoder states (no second pass)."""
+
+    def __init__(self, config: LSTMConfig) -> None:
+        super().__init__()
+        width = 2 * config.hidden_dim  # one BiLSTM state
+        self.hidden_dim = config.hidden_dim
+        self.query = nn.Linear(2 * width, config.attention_dim)  # from the span's mean + max
+        self.key = nn.Linear(width, config.attention_dim, bias=False)
+        self.mlp = nn.Sequential(
+            # span mean + max, the two edge states, attention summary, story vector (2 widths)
+            nn.Linear(6 * width, config.entity_hidden),
+            nn.GELU(),
+            nn.Dropout(config.dropout),
+            nn.Linear(config.entity_hidden, config.n_sentiments),
+        )
+
+    def forward(
+        self, h: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor, mentions: EntitySpans
+    ) -> torch.Tensor:
+        """(B, T, 2H) states, (B, T, 1) mask, (B, 4H) pooled story vectors → (M, 3) logits."""
+        rows, start, end = mentions.rows, mentions.spans[:, 0], mentions.spans[:, 1]
+        hs, valid = h[rows], mask[rows].squeeze(-1)  # (M, T, 2H), (M, T)
+        steps = torch.arange(h.size(1), device=h.device)[None, :]
+        in_span = ((steps >= start[:, None]) & (steps < end[:, None])).unsqueeze(-1)  # (M,T,1)
+        span_mean = (hs * in_span).sum(1) / in_span.sum(1).clamp(min=1)  # (M, 2H)
+        span_max = hs.masked_fill(~in_span, torch.finfo(hs.dtype).min).amax(1)  # (M, 2H)
+        picked = torch.arange(len(rows), device=h.device)
+        forward_last = hs[picked, end - 1, : self.hidden_dim]  # left context + target
+        backward_first = hs[picked, start, self.hidden_dim :]  # right context + target
+        query = self.query(torch.cat([span_mean, span_max], dim=-1))  # (M, A)
+        scores = torch.einsum("mta,ma->mt", self.key(hs), query) / query.size(-1) ** 0.5
+        weights = scores.masked_fill(~valid, torch.finfo(scores.dtype).min).softmax(-1)
+        attended = torch.einsum("mt,mtd->md", weights, hs)  # (M, 2H)
+        features = torch.cat(
+            [span_mean, span_max, forward_last, backward_first, attended, pooled[rows]], dim=-1
+        )
+        return self.mlp(features)
 
 
 def multitask_loss(

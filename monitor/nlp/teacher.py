@@ -28,14 +28,18 @@ from torch import nn
 from tqdm import tqdm
 
 from monitor.nlp.batching import (
+    Batch,
     EncodedSet,
+    Heads,
     batched_outputs,
+    hard_loss,
     length_bucketed_batches,
-    mean_macro_f1,
-    task_reports,
+    reports,
+    validation_score,
 )
-from monitor.nlp.model import multitask_loss
-from monitor.nlp.tokenizer import minilm_path
+from monitor.nlp.model import IGNORE_INDEX
+from monitor.nlp.sources import Mentions
+from monitor.nlp.tokenizer import minilm_path, minilm_wordpiece
 
 
 @dataclass(frozen=True)
@@ -68,16 +72,18 @@ class TeacherConfig:
 
 @dataclass
 class TeacherOutput:
-    """Teacher logits for the transfer texts (in the order given) and its validation figures."""
+    """Teacher logits for the transfer set ("topic", "sentiment" per story, "entity" per
+    mention, in the set's order) and the teachers' validation figures."""
 
-    topic_logits: np.ndarray  # (N, n_topics) float32
-    sentiment_logits: np.ndarray  # (N, n_sentiments) float32
+    logits: Heads
     validation: dict[str, dict[str, Any]]
     seconds: float
 
 
 class MiniLMTeacher(nn.Module):
-    """all-MiniLM-L6-v2 (6 layers, 384-d) with mean pooling and a topic and a sentiment head."""
+    """all-MiniLM-L6-v2 (6 layers, 384-d) with mean pooling and a topic and a sentiment head,
+    and an entity head that reads the states at the [unused0]/[unused1] markers put around the
+    mention (entity-start pooling, after Baldini Soares et al. 2019, "Matching the Blanks")."""
 
     def __init__(self, n_topics: int, n_sentiments: int) -> None:
         super().__init__()
@@ -91,15 +97,62 @@ class MiniLMTeacher(nn.Module):
         self.dropout = nn.Dropout(0.1)
         self.topic_head = nn.Linear(width, n_topics)
         self.sentiment_head = nn.Linear(width, n_sentiments)
+        self.entity_head = nn.Linear(2 * width, n_sentiments)
 
-    def forward(
-        self, input_ids: torch.Tensor, lengths: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        mask = torch.arange(input_ids.size(1), device=input_ids.device)[None, :] < lengths[:, None]
-        hidden = self.encoder(input_ids=input_ids, attention_mask=mask.long()).last_hidden_state
+    def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
+        ids, lengths = batch.ids, batch.lengths
+        mask = torch.arange(ids.size(1), device=ids.device)[None, :] < lengths[:, None]
+        hidden = self.encoder(input_ids=ids, attention_mask=mask.long()).last_hidden_state
         pooled = (hidden * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
         pooled = self.dropout(pooled)
-        return self.topic_head(pooled), self.sentiment_head(pooled)
+        out = {"topic": self.topic_head(pooled), "sentiment": self.sentiment_head(pooled)}
+        if batch.mentions is not None:  # marked rows: the span runs from marker to marker
+            rows, spans = batch.mentions.rows, batch.mentions.spans
+            ends = torch.cat([hidden[rows, spans[:, 0]], hidden[rows, spans[:, 1] - 1]], dim=-1)
+            out["entity"] = self.entity_head(self.dropout(ends))
+        return out
+
+
+def marked(data: EncodedSet, markers: tuple[int, int]) -> EncodedSet:
+    """One row per mention of `data`: its story with marker ids around the mention. The row's
+    one mention spans the markers too, and carries the mention's label."""
+    m = data.mentions
+    ids = np.zeros((len(m), data.input_ids.size(1) + 2), dtype=np.int64)
+    source = data.input_ids.numpy()
+    lengths = data.lengths.numpy()[m.story] + 2
+    for i, (story, (a, b)) in enumerate(zip(m.story, m.spans, strict=True)):
+        row = source[story, : lengths[i] - 2]
+        ids[i, : lengths[i]] = np.concatenate(
+            [row[:a], [markers[0]], row[a:b], [markers[1]], row[b:]]
+        )
+    spans = np.stack([m.spans[:, 0], m.spans[:, 1] + 2], axis=1)
+    no_story_label = np.full((len(m), 2), IGNORE_INDEX, dtype=np.int64)
+    return EncodedSet(
+        torch.from_numpy(ids),
+        torch.from_numpy(lengths),
+        no_story_label,
+        Mentions(np.arange(len(m)), spans.reshape(-1, 2), m.labels.copy()),
+    )
+
+
+def teacher_view(data: EncodedSet, *, labelled_only: bool = False) -> EncodedSet:
+    """What the teacher reads for a set: its stories (without mentions: the teacher reads an
+    entity from a marked copy), then one marked row per mention, in the set's mention order.
+    `labelled_only` keeps only the stories with a topic or sentiment label (for fine-tuning)."""
+    keep = (data.labels != IGNORE_INDEX).any(1) if labelled_only else np.ones(len(data), bool)
+    index = torch.from_numpy(np.flatnonzero(keep))
+    stories = EncodedSet(
+        data.input_ids[index], data.lengths[index], data.labels[keep], Mentions.empty()
+    )
+    if not len(data.mentions):
+        return stories
+    return EncodedSet.concat([stories, marked(data, marker_ids())])
+
+
+def marker_ids() -> tuple[int, int]:
+    """The ids of [unused0] and [unused1], free vocabulary slots used as mention markers."""
+    tokenizer = minilm_wordpiece()
+    return tokenizer.token_id("[unused0]"), tokenizer.token_id("[unused1]")
 
 
 def load_cached(path: Path) -> TeacherOutput | None:
@@ -107,8 +160,7 @@ def load_cached(path: Path) -> TeacherOutput | None:
         return None
     payload = torch.load(path, map_location="cpu", weights_only=True)
     return TeacherOutput(
-        payload["topic_logits"].numpy(),
-        payload["sentiment_logits"].numpy(),
+        {head: t.numpy() for head, t in payload["logits"].items()},
         json.loads(payload["validation"]),
         float(payload["seconds"]),
     )
@@ -129,8 +181,7 @@ def load_weights(path: Path, names: dict[str, tuple[str, ...]]) -> MiniLMTeacher
 
 def save_cached(path: Path, output: TeacherOutput) -> None:
     payload = {
-        "topic_logits": torch.from_numpy(output.topic_logits),
-        "sentiment_logits": torch.from_numpy(output.sentiment_logits),
+        "logits": {head: torch.from_numpy(a) for head, a in output.logits.items()},
         "validation": json.dumps(output.validation),
         "seconds": output.seconds,
     }
@@ -157,13 +208,15 @@ def fit_teacher(
     device: torch.device,
     progress: bool = True,
 ) -> MiniLMTeacher:
-    """Fine-tune the teacher on `train_set`; return it at the epoch with the best mean
-    validation macro-F1. Uses `config.threads` torch threads and restores the caller's count."""
+    """Fine-tune the teacher on `train_set` (its labelled stories and its mentions, marked);
+    return it at the epoch with the best mean validation macro-F1. Uses `config.threads` torch
+    threads and restores the caller's count."""
     previous_threads = torch.get_num_threads()
     if config.threads > 0:
         torch.set_num_threads(config.threads)
     try:
-        return _fit(config, train_set, valid_sets, names, class_weights, seed, device, progress)
+        data = teacher_view(train_set, labelled_only=True)
+        return _fit(config, data, valid_sets, names, class_weights, seed, device, progress)
     finally:
         torch.set_num_threads(previous_threads)
 
@@ -180,13 +233,11 @@ def _fit(
 ) -> MiniLMTeacher:
     torch.manual_seed(seed)
     model = MiniLMTeacher(len(names["topic"]), len(names["sentiment"])).to(device)
+    heads = [model.topic_head, model.sentiment_head, model.entity_head]
     optimizer = torch.optim.AdamW(
         [
             {"params": model.encoder.parameters(), "lr": config.lr},
-            {
-                "params": [*model.topic_head.parameters(), *model.sentiment_head.parameters()],
-                "lr": config.head_lr,
-            },
+            {"params": [p for head in heads for p in head.parameters()], "lr": config.head_lr},
         ],
         weight_decay=config.weight_decay,
     )
@@ -207,17 +258,8 @@ def _fit(
         for rows in length_bucketed_batches(
             train_set.lengths, config.batch_size, seed=seed + 1000 + epoch
         ):
-            ids, lengths, topic_y, sentiment_y = train_set.batch(rows, device)
-            topic_logits, sentiment_logits = model(ids, lengths)
-            loss = multitask_loss(
-                topic_logits,
-                sentiment_logits,
-                topic_y,
-                sentiment_y,
-                topic_weight=weights["topic"],
-                sentiment_weight=weights["sentiment"],
-                label_smoothing=config.label_smoothing,
-            )
+            batch = train_set.batch(rows, device)
+            loss = hard_loss(model(batch), batch, weights, config.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -229,13 +271,8 @@ def _fit(
             if step >= total:
                 break
         validation = validate_teacher([model], valid_sets, names, device)
-        score = mean_macro_f1(validation)
-        bar.set_postfix(
-            epoch=epoch + 1,
-            loss=f"{running / max(n, 1):.3f}",
-            s_f1=validation["sentiment"]["macro_f1"],
-            t_f1=validation["topic"]["macro_f1"],
-        )
+        score = validation_score(validation)
+        bar.set_postfix(epoch=epoch + 1, loss=f"{running / max(n, 1):.3f}", score=f"{score:.4f}")
         if score > best_score:
             best_score = score
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -247,23 +284,36 @@ def _fit(
     return model.eval()
 
 
-def logits(
-    model: MiniLMTeacher, data: EncodedSet, device: torch.device, batch_size: int = 128
-) -> tuple[np.ndarray, np.ndarray]:
-    """Raw (N, n_topics) and (N, n_sentiments) logits in the set's order (eval mode)."""
-    model.eval()
-    return batched_outputs(model, data, device, batch_size)
+def teacher_logits(
+    models: list[MiniLMTeacher],
+    data: EncodedSet,
+    device: torch.device,
+    batch_size: int = 128,
+    progress: bool = False,
+) -> Heads:
+    """The members' logits on a set, averaged (the ensemble's targets are smoother and more
+    accurate than any one member's): per story, and per mention for "entity"."""
+    view = teacher_view(data)
+    outputs = []
+    for model in models:
+        model.to(device).eval()
 
+        def forward(batch: Batch, model: MiniLMTeacher = model) -> Heads:
+            return {head: t.float().cpu().numpy() for head, t in model(batch).items()}
 
-def ensemble_logits(
-    models: list[MiniLMTeacher], data: EncodedSet, device: torch.device
-) -> tuple[np.ndarray, np.ndarray]:
-    """The members' logits averaged: the ensemble's targets are smoother and more accurate
-    than any one member's."""
-    outputs = [logits(model.to(device), data, device) for model in models]
-    topic = np.stack([t for t, _ in outputs]).astype(np.float64).mean(axis=0)
-    sentiment = np.stack([s for _, s in outputs]).astype(np.float64).mean(axis=0)
-    return topic.astype(np.float32), sentiment.astype(np.float32)
+        heads = batched_outputs(
+            forward, view, device, batch_size, progress="labelling" if progress else None
+        )
+        # the view's first len(data) rows are the stories; its mentions are the marked rows
+        heads["topic"], heads["sentiment"] = (
+            heads["topic"][: len(data)],
+            heads["sentiment"][: len(data)],
+        )
+        outputs.append(heads)
+    return {
+        head: np.stack([o[head] for o in outputs]).astype(np.float64).mean(0).astype(np.float32)
+        for head in outputs[0]
+    }
 
 
 def validate_teacher(
@@ -272,5 +322,6 @@ def validate_teacher(
     names: dict[str, tuple[str, ...]],
     device: torch.device,
 ) -> dict[str, dict[str, Any]]:
-    """The ensemble's report per task on its validation set."""
-    return task_reports(lambda data: ensemble_logits(models, data, device), valid_sets, names)
+    """The ensemble's validation reports."""
+    outputs = {key: teacher_logits(models, data, device) for key, data in valid_sets.items()}
+    return reports(outputs, valid_sets, names)

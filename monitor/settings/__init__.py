@@ -15,10 +15,11 @@ from monitor.settings.kafka import KafkaSettings
 from monitor.settings.local import LocalSettings
 from monitor.settings.metrics import MetricsSettings
 from monitor.settings.model import ModelSettings
-from monitor.settings.paths import REPO_ROOT, SHIPPED_CHECKPOINT
+from monitor.settings.paths import PACKAGE_DIR, REPO_ROOT, SHIPPED_CHECKPOINT
 from monitor.settings.root import Settings, describe_settings, load_settings
 
 __all__ = [
+    "PACKAGE_DIR",
     "REPO_ROOT",
     "SHIPPED_CHECKPOINT",
     "AlertSettings",

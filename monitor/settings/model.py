@@ -16,3 +16,4 @@ class ModelSettings(BaseModel):
     batch_size: int = Field(256, ge=1, le=65_536, description="texts per model forward")
     max_length: int = Field(64, ge=8, le=512, description="tokens per text (headline + body)")
     quantize: bool = Field(False, description="dynamic int8 quantization on CPU")
+    mixed_precision: bool = Field(True, description="fp16 autocast when the model runs on a GPU")

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic import command
 from alembic.config import Config
 from pydantic import SecretStr
 
-from monitor.settings import REPO_ROOT
+MIGRATIONS = Path(__file__).resolve().with_name("migrations")  # package data: ships in the wheel
 
 
 def alembic_config(url: str | SecretStr) -> Config:
     """`url` travels as given (a secret stays one) to `migrations/env.py`'s `make_engine`."""
-    config = Config(str(REPO_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(REPO_ROOT / "migrations"))
+    config = Config()  # alembic.ini at the repository root is for the `alembic` CLI only
+    config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["url"] = url
     return config
 

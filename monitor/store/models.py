@@ -1,7 +1,7 @@
 """SQLAlchemy 2.0 typed ORM models: the data model of docs/design.md.
 
-Schema changes go through Alembic migrations in `migrations/versions/`; these classes must match
-them (a test compares the two).
+Schema changes go through Alembic migrations in `monitor/store/migrations/versions/`; these
+classes must match them (a test compares the two).
 """
 
 from __future__ import annotations

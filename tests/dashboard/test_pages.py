@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 from streamlit.testing.v1 import AppTest
 
-from monitor.settings import REPO_ROOT
+from monitor.dashboard_server import APP as APP_PATH
 from monitor.store import migrate, queries
 from monitor.store.db import make_engine, make_sessionmaker
 from monitor.store.models import Alert
@@ -24,7 +24,7 @@ from tests.factories import add_story
 
 pytestmark = pytest.mark.integration
 
-APP = str(REPO_ROOT / "dashboard" / "app.py")
+APP = str(APP_PATH)
 OpenPage = Callable[..., AppTest]
 
 

@@ -1,8 +1,10 @@
+import pytest
 import torch
 from torch.nn import functional as F
 
 from monitor.nlp.model import (
     IGNORE_INDEX,
+    EntitySpans,
     LSTMConfig,
     NewsLSTM,
     distillation_loss,
@@ -74,3 +76,76 @@ def test_distillation_loss_scales_with_temperature_squared() -> None:
     low = distillation_loss(student, teacher, temperature=1.0).item()
     high = distillation_loss(student, teacher, temperature=4.0).item()
     assert 0.5 * low < high < 2 * low  # without T² it would be ~13× smaller
+
+
+def _entity_model(**overrides: object) -> NewsLSTM:
+    config = LSTMConfig(
+        vocab_size=50, embed_dim=8, hidden_dim=6, entity_head=True, attention_dim=4, **overrides
+    )
+    return NewsLSTM(config)
+
+
+def test_entity_head_scores_each_mention_from_one_pass() -> None:
+    torch.manual_seed(0)
+    model = _entity_model().eval()
+    ids = torch.tensor([[1, 5, 6, 7, 8, 2], [1, 9, 10, 2, 0, 0]])
+    lengths = torch.tensor([6, 4])
+    mentions = EntitySpans(torch.tensor([0, 0, 1]), torch.tensor([[1, 2], [3, 5], [1, 3]]))
+    out = model(ids, lengths, mentions=mentions)
+    assert out.entity_logits is not None and out.entity_logits.shape == (3, 3)
+    assert not torch.allclose(out.entity_logits[0], out.entity_logits[1])  # reads the mention
+    # padding and the other stories in the batch do not change a mention's logits
+    alone = model(
+        ids[1:, :4], lengths[1:], mentions=EntitySpans(torch.tensor([0]), mentions.spans[2:])
+    )
+    assert alone.entity_logits is not None
+    assert torch.allclose(alone.entity_logits, out.entity_logits[2:], atol=1e-5)
+    assert torch.allclose(alone.sentiment_logits, out.sentiment_logits[1:], atol=1e-5)
+
+
+def test_mentions_without_an_entity_head_are_refused() -> None:
+    model = NewsLSTM(LSTMConfig(vocab_size=50, embed_dim=8, hidden_dim=4))
+    assert model.entity is None
+    with pytest.raises(ValueError, match="no entity head"):
+        model(
+            torch.tensor([[1, 2]]),
+            torch.tensor([2]),
+            mentions=EntitySpans(torch.tensor([0]), torch.tensor([[0, 1]])),
+        )
+
+
+def test_entity_head_learns_sentiment_that_depends_on_the_target() -> None:
+    """'X beats Y' is good for X and bad for Y; 'X trails Y' the reverse: the story-level
+    sentiment cannot tell them apart, so only a head that reads the mention can learn it."""
+    torch.manual_seed(0)
+    names, beats, trails, cls, sep = list(range(10, 30)), 3, 4, 1, 2
+    train_names, test_names = names[:14], names[14:]
+
+    def batch(pool: list[int], n: int) -> tuple[torch.Tensor, EntitySpans, torch.Tensor]:
+        gen = torch.Generator().manual_seed(len(pool) * n)
+        x = torch.tensor(pool)[torch.randint(len(pool), (n,), generator=gen)]
+        y = torch.tensor(pool)[torch.randint(len(pool), (n,), generator=gen)]
+        verb = torch.where(torch.rand(n, generator=gen) < 0.5, beats, trails)
+        ids = torch.stack([torch.full((n,), cls), x, verb, y, torch.full((n,), sep)], 1)
+        first = torch.rand(n, generator=gen) < 0.5  # which of the two is the target
+        spans = torch.where(first[:, None], torch.tensor([1, 2]), torch.tensor([3, 4]))
+        good = (verb == beats) == first
+        return ids, EntitySpans(torch.arange(n), spans), torch.where(good, 2, 0)
+
+    model = _entity_model(dropout=0.0, embed_dropout=0.0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
+    ids, mentions, labels = batch(train_names, 256)
+    lengths = torch.full((len(ids),), 5)
+    for _ in range(150):
+        out = model(ids, lengths, mentions=mentions)
+        assert out.entity_logits is not None
+        loss = F.cross_entropy(out.entity_logits, labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    ids, mentions, labels = batch(test_names, 200)  # names never seen in training
+    out = model(ids, torch.full((len(ids),), 5), mentions=mentions)
+    assert out.entity_logits is not None
+    # chance is 0.5: each story is good for one of its names and bad for the other
+    assert (out.entity_logits.argmax(-1) == labels).float().mean() > 0.85

@@ -10,7 +10,8 @@ import pytest
 from monitor.nlp.checkpoint import load_checkpoint
 from monitor.nlp.data import FILES
 from monitor.nlp.evaluate import evaluate
-from monitor.nlp.train import MAX_CHECKPOINT_BYTES, TrainConfig
+from monitor.nlp.outputs import MAX_CHECKPOINT_BYTES
+from monitor.nlp.train import TrainConfig
 from monitor.settings import REPO_ROOT, SHIPPED_CHECKPOINT
 
 DATA_DIR = TrainConfig().data_dir

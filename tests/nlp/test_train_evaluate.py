@@ -11,63 +11,35 @@ from monitor.nlp.checkpoint import load_checkpoint
 from monitor.nlp.commands import evaluate_command
 from monitor.nlp.data import DataError
 from monitor.nlp.evaluate import evaluate
-from monitor.nlp.model import LSTMConfig
-from monitor.nlp.teacher import TeacherConfig
-from monitor.nlp.train import TrainConfig, train
-
-TINY = LSTMConfig(embed_dim=16, hidden_dim=8, dropout=0.0, embed_dropout=0.0)
-TINY_TEACHER = TeacherConfig(epochs=1, batch_size=16, max_steps=2, threads=1, members=2)
-
-
-def tiny_config(data_dir: Path, output: Path, teacher_cache: Path) -> TrainConfig:
-    """A few steps of the real pipeline: two MiniLM teachers (2 steps each), an augmented
-    transfer set, a distilled tiny student."""
-    return TrainConfig(
-        data_dir=data_dir,
-        output=output,
-        epochs=2,
-        batch_size=16,
-        max_steps=6,
-        pretrained_embeddings=False,
-        progress=False,
-        model=TINY,
-        teacher=TINY_TEACHER,
-        teacher_cache=teacher_cache,
-        augment=AugmentConfig(copies=1),
-    )
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A tiny end-to-end training run on synthetic CSVs: (checkpoint, data dir)."""
-    from tests.nlp.conftest import SENTIMENT_ROWS, TOPIC_ROWS, write_rows
-
-    data_dir = tmp_path_factory.mktemp("data")
-    write_rows(data_dir / "tfns_sentiment_train.csv", SENTIMENT_ROWS)
-    write_rows(data_dir / "tfns_topic_train.csv", TOPIC_ROWS)
-    config = tiny_config(data_dir, data_dir.parent / "out" / "tiny.pt", data_dir.parent / "cache")
-    result = train(config)
-    assert result.checkpoint == config.output
-    return result.checkpoint, data_dir
+from monitor.nlp.train import train
+from tests.nlp.conftest import tiny_config
 
 
 def test_training_writes_loadable_checkpoint_and_metrics(trained: tuple[Path, Path]) -> None:
     path, _ = trained
     checkpoint = load_checkpoint(path)
-    assert checkpoint.version.startswith("lstm-tfns-")
+    assert checkpoint.version.startswith("lstm-news-")
     assert len(checkpoint.data_hash) == 64
-    assert checkpoint.model.config.hidden_dim == 8
-    assert checkpoint.extra["split"] == {"seed": 13, "fraction": 0.15}
+    assert checkpoint.model.config.hidden_dim == 8 and checkpoint.model.entity is not None
+    split = checkpoint.extra["split"]
+    assert (split["seed"], split["fraction"]) == (13, 0.15)
+    assert len(split["sentfin_valid"]) == 3 * 3 + 2  # 3 of 18 per headline label, 2 of 12 mixed
+    assert set(checkpoint.temperatures) == {"topic", "sentiment", "entity"}
     metrics = json.loads(path.with_name("tiny.metrics.json").read_text())
     assert metrics["version"] == checkpoint.version
-    assert set(metrics["validation"]) == {"sentiment", "topic"}
-    assert 0.0 <= metrics["validation"]["sentiment"]["accuracy"] <= 1.0
-    assert path.with_name("confusion_topic.png").stat().st_size > 1000
-    assert path.with_name("confusion_sentiment.png").stat().st_size > 1000
+    reports = {"tfns/sentiment", "tfns/topic", "sentfin/headline", "sentfin/entity"}
+    assert set(metrics["validation"]) == reports
+    assert metrics["validation"]["sentfin/entity"]["n"] == 3 * 3 + 2 * 2  # one or two each
+    assert 0.0 <= metrics["validation"]["tfns/sentiment"]["accuracy"] <= 1.0
+    assert set(metrics["calibration"]) == reports
+    for name in reports:
+        assert path.with_name(f"confusion_{name.replace('/', '_')}.png").stat().st_size > 1000
     teacher = metrics["teacher"]
-    assert set(teacher["validation"]) == {"sentiment", "topic"}
-    n_train = 3 * 10 + 20 * 3  # labelled training rows: 2 of 12 and 1 of 4 per class held out
-    assert teacher["transfer_texts"] == 2 * n_train  # and one augmented copy of each
+    assert set(teacher["validation"]) == reports
+    # labelled training stories: TFNS 30 + 60, SEntFiN 66 headlines less 11 held out
+    n_train = 30 + 60 + 55
+    assert teacher["transfer_texts"] == 2 * n_train + 20  # one augmented copy each, 20 Reuters
+    assert teacher["transfer_mentions"] > 2 * (45 + 2 * 10)  # SEntFiN's, copies', candidates
 
 
 def test_teacher_is_cached_and_not_fitted_again(
@@ -81,7 +53,7 @@ def test_teacher_is_cached_and_not_fitted_again(
     def refit(*args: object, **kwargs: object) -> None:
         raise AssertionError("the cached teacher should have been used")
 
-    monkeypatch.setattr("monitor.nlp.train.fit_teacher", refit)
+    monkeypatch.setattr("monitor.nlp.distill.fit_teacher", refit)
     result = train(tiny_config(data_dir, tmp_path / "cached.pt", cache))
     assert result.version == load_checkpoint(path).version  # same targets, same student
     # other augmentation settings: new targets from the saved teacher, still no refit

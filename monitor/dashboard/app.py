@@ -1,6 +1,6 @@
-"""The analyst dashboard: `streamlit run dashboard/app.py` (or `monitor dashboard`).
+"""The analyst dashboard: `streamlit run monitor/dashboard/app.py` (or `monitor dashboard`).
 
-Pages live in `dashboard/views/`, not `pages/`: Streamlit treats a `pages/` folder next to the
+Pages live in `views/`, not `pages/`: Streamlit treats a `pages/` folder next to the
 entry script as a v1 multipage app and then never runs this file (so `st.navigation`, the page
 config and the URL paths below would be ignored).
 

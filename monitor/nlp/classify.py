@@ -1,0 +1,125 @@
+"""`monitor classify`: ad-hoc labels for analysts and scripts, story-level and per entity.
+
+Texts come from the command line, a file (CSV with a `text` column, or JSONL with the message
+contract's fields: `headline` and `body` are read as the consumer reads them) or stdin (one text
+per line). Entities come from `--entities`, or per row from an `entities` column/field (a list,
+or names separated by commas). Texts go through the same normalisation as in the consumer, and
+each entity is located in the normalised text (`mentions.locate`): one that does not occur is an
+error naming it, never a silent guess.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from monitor.errors import MonitorError
+from monitor.nlp.classifier import Classifier, Prediction
+from monitor.nlp.mentions import EntityNotFoundError, locate
+from monitor.nlp.text import model_text, normalize
+
+CHUNK = 1024  # texts per call to the classifier: output streams for long files
+TEXT_WIDTH = 72  # characters of text shown in the table
+
+
+@dataclass(frozen=True)
+class Item:
+    """One text to label: where it came from (for errors), the text, the entities asked for."""
+
+    origin: str
+    text: str
+    entities: tuple[str, ...]
+
+
+def split_entities(value: object) -> tuple[str, ...]:
+    """A list of names, or names separated by commas; blanks dropped."""
+    names = value if isinstance(value, list) else str(value or "").split(",")
+    return tuple(name for name in (str(n).strip() for n in names) if name)
+
+
+def items_from_texts(
+    texts: Iterable[str], entities: tuple[str, ...], origin: str
+) -> Iterator[Item]:
+    for number, line in enumerate(texts, 1):
+        text = line.rstrip("\r\n")
+        if text.strip():
+            yield Item(f"{origin} {number}", text, entities)
+
+
+def items_from_stories(
+    stories: Iterable[dict[str, Any]], entities: tuple[str, ...], origin: str
+) -> Iterator[Item]:
+    """Rows of `read_stories` (CSV `text` is already renamed `headline` there)."""
+    for number, story in enumerate(stories, 1):
+        headline = story.get("headline")
+        if not isinstance(headline, str) or not headline.strip():
+            raise MonitorError(f"{origin} row {number}: no text (a `text` or `headline` field)")
+        body = story.get("body")
+        text = model_text(headline, body if isinstance(body, str) else None)
+        own = split_entities(story["entities"]) if "entities" in story else entities
+        yield Item(f"{origin} row {number}", text, own)
+
+
+def classify(classifier: Classifier, items: Iterable[Item]) -> Iterator[tuple[Item, Prediction]]:
+    """Label items in chunks, locating every entity first (a missing one stops the run before
+    its chunk is printed, with the row and the entity named)."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, CHUNK)):
+        texts = [normalize(item.text) for item in chunk]
+        mentions = []
+        for item, text in zip(chunk, texts, strict=True):
+            try:
+                mentions.append([locate(text, normalize(name)) for name in item.entities])
+            except EntityNotFoundError as exc:
+                raise EntityNotFoundError(exc.entity, text, where=item.origin) from None
+        predictions = classifier.predict_normalized(texts, mentions=mentions)
+        yield from zip(chunk, predictions, strict=True)
+
+
+def as_json(item: Item, prediction: Prediction) -> str:
+    return json.dumps(
+        {
+            "text": item.text,
+            "topic": prediction.topic,
+            "topic_confidence": prediction.topic_confidence,
+            "sentiment": prediction.sentiment,
+            "sentiment_confidence": prediction.sentiment_confidence,
+            "sentiment_score": prediction.sentiment_score,
+            "entities": [
+                {
+                    "entity": name,
+                    "sentiment": score.sentiment,
+                    "confidence": score.confidence,
+                    "score": score.score,
+                    "from_mention": score.from_mention,
+                }
+                for name, score in zip(item.entities, prediction.entities, strict=True)
+            ],
+        },
+        ensure_ascii=False,
+    )
+
+
+TABLE_HEADER = f"{'topic':<28}{'conf':>6}  {'sentiment':<10}{'conf':>6}{'score':>8}  text"
+
+
+def as_rows(item: Item, prediction: Prediction) -> list[str]:
+    """The story's line of the table, then one indented line per entity."""
+    text = " ".join(item.text.split())
+    if len(text) > TEXT_WIDTH:
+        text = text[: TEXT_WIDTH - 1] + "…"
+    lines = [
+        f"{prediction.topic[:27]:<28}{prediction.topic_confidence:>6.2f}  "
+        f"{prediction.sentiment:<10}{prediction.sentiment_confidence:>6.2f}"
+        f"{prediction.sentiment_score:>+8.2f}  {text}"
+    ]
+    for name, score in zip(item.entities, prediction.entities, strict=True):
+        note = "" if score.from_mention else "  (story sentiment: mention not read)"
+        lines.append(
+            f"  ↳ {name[:24]:<24}{'':>6}  {score.sentiment:<10}{score.confidence:>6.2f}"
+            f"{score.score:>+8.2f}{note}"
+        )
+    return lines

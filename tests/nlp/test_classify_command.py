@@ -1,0 +1,155 @@
+"""`monitor classify` and `monitor evaluate --task entity` end to end on small files, with the
+tiny checkpoint trained by the `trained` fixture (entity head included)."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from monitor.nlp.commands import classify_command, evaluate_command
+from monitor.nlp.mentions import EntityNotFoundError
+
+TEXT = "Acme wins contract from Globex after Globex bid collapses"
+
+
+def classify(checkpoint: Path, *args: str, stdin: str | None = None) -> list[dict]:
+    result = CliRunner().invoke(
+        classify_command, ["--checkpoint", str(checkpoint), "--json", *args], input=stdin
+    )
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.output.splitlines()]
+
+
+def test_classify_texts_with_entities_prints_one_object_per_text(
+    trained: tuple[Path, Path],
+) -> None:
+    checkpoint, _ = trained
+    rows = classify(checkpoint, TEXT, "--entities", "acme,Globex")
+    (row,) = rows
+    assert row["text"] == TEXT
+    assert {
+        "topic",
+        "topic_confidence",
+        "sentiment",
+        "sentiment_confidence",
+        "sentiment_score",
+    } <= set(row)
+    assert [e["entity"] for e in row["entities"]] == ["acme", "Globex"]
+    for entity in row["entities"]:
+        assert entity["sentiment"] in {"negative", "neutral", "positive"}
+        assert 0.0 <= entity["confidence"] <= 1.0 and -1.0 <= entity["score"] <= 1.0
+        assert entity["from_mention"] is True
+    plain = classify(checkpoint, TEXT, "Markets are quiet today")
+    assert [r["entities"] for r in plain] == [[], []]
+    assert plain[0]["sentiment_score"] == pytest.approx(row["sentiment_score"], abs=1e-4)
+
+
+def test_classify_reads_csv_jsonl_and_stdin(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    checkpoint, _ = trained
+    table = tmp_path / "stories.csv"
+    with table.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "entities"])
+        writer.writerow([TEXT, "Acme,Globex"])
+        writer.writerow(["Initech profit jumps in quarter 2", "Initech"])
+    rows = classify(checkpoint, "--file", str(table))
+    assert [[e["entity"] for e in r["entities"]] for r in rows] == [["Acme", "Globex"], ["Initech"]]
+    feed = tmp_path / "stories.jsonl"
+    stories = [
+        {
+            "id": "1",
+            "headline": "Hooli profit slumps",
+            "body": "Vandelay gains share.",
+            "entities": ["Vandelay"],
+        },
+        {"id": "2", "headline": "Umbrella steady"},
+    ]
+    feed.write_text("\n".join(json.dumps(s) for s in stories) + "\n")
+    rows = classify(checkpoint, "--file", str(feed), "--entities", "Umbrella")
+    assert rows[0]["text"] == "Hooli profit slumps. Vandelay gains share."  # headline + body
+    assert [e["entity"] for e in rows[0]["entities"]] == ["Vandelay"]  # the row's own list
+    assert [e["entity"] for e in rows[1]["entities"]] == ["Umbrella"]  # --entities otherwise
+    rows = classify(checkpoint, "--entities", "Acme", stdin=f"{TEXT}\n\nAcme steady\n")
+    assert [r["text"] for r in rows] == [TEXT, "Acme steady"]
+
+
+def test_classify_table_shows_entities_under_their_story(trained: tuple[Path, Path]) -> None:
+    checkpoint, _ = trained
+    result = CliRunner().invoke(
+        classify_command, ["--checkpoint", str(checkpoint), TEXT, "--entities", "Acme,Globex"]
+    )
+    assert result.exit_code == 0, result.output
+    header, story, acme, globex = result.output.splitlines()
+    assert header.split()[:3] == ["topic", "conf", "sentiment"]
+    assert story.endswith(TEXT)
+    assert acme.startswith("  ↳ Acme") and globex.startswith("  ↳ Globex")
+
+
+def test_an_absent_entity_is_an_error_naming_it_and_its_row(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    checkpoint, _ = trained
+    table = tmp_path / "stories.csv"
+    table.write_text(f"text,entities\n{TEXT},Acme\nGlobex steady,Initech\n")
+    result = CliRunner().invoke(
+        classify_command, ["--checkpoint", str(checkpoint), "--file", str(table)]
+    )
+    assert isinstance(result.exception, EntityNotFoundError)  # monitor.cli.main: one line, exit 2
+    assert "row 2" in str(result.exception) and "'Initech'" in str(result.exception)
+    assert result.output == ""  # nothing printed for a chunk with a bad row
+
+
+def test_evaluate_entity_task_writes_predictions(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    checkpoint, data_dir = trained
+    out = tmp_path / "predictions.csv"
+    args = ["--checkpoint", str(checkpoint), "--data", str(data_dir / "sentfin_entities.csv")]
+    result = CliRunner().invoke(
+        evaluate_command, [*args, "--task", "entity", "--json", "--predictions", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    with out.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["text", "entity", "gold", "predicted", "confidence", "correct"]
+    assert len(rows) == report["n"] == 54 + 24 and report["unlocated"] == 0
+    correct = sum(row["correct"] == "True" for row in rows)
+    assert correct / len(rows) == pytest.approx(report["accuracy"], abs=1e-4)
+    assert all(row["correct"] == str(row["gold"] == row["predicted"]) for row in rows)
+
+
+def test_evaluate_validation_split_reproduces_the_training_figures(
+    trained: tuple[Path, Path],
+) -> None:
+    checkpoint, data_dir = trained
+    metrics = json.loads(checkpoint.with_name("tiny.metrics.json").read_text())["validation"]
+    cases = [
+        ("sentfin_entities.csv", "entity", "sentfin/entity"),
+        ("sentfin_headlines.csv", "sentiment", "sentfin/headline"),
+        ("tfns_topic_train.csv", "topic", "tfns/topic"),
+    ]
+    for filename, task, name in cases:
+        args = ["--checkpoint", str(checkpoint), "--data", str(data_dir / filename)]
+        result = CliRunner().invoke(
+            evaluate_command, [*args, "--task", task, "--split", "validation", "--json"]
+        )
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.output)
+        assert report["n"] == metrics[name]["n"], name
+        assert report["accuracy"] == pytest.approx(metrics[name]["accuracy"], abs=1e-4), name
+
+
+def test_evaluate_unknown_labels_list_the_valid_ones(trained: tuple[Path, Path], write_csv) -> None:
+    checkpoint, _ = trained
+    bad = write_csv("bad.csv", [("Acme up", "Acme", "Bullish")], ("text", "entity", "label"))
+    result = CliRunner().invoke(
+        evaluate_command, ["--checkpoint", str(checkpoint), "--data", str(bad), "--task", "entity"]
+    )
+    assert result.exit_code == 1
+    assert (
+        "'Bullish'" in result.output
+        and "valid labels: negative, neutral, positive" in result.output
+    )

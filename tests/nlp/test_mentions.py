@@ -1,0 +1,55 @@
+import pytest
+
+from monitor.nlp.mentions import EntityNotFoundError, locate, token_span
+from monitor.nlp.tokenizer import encode_with_offsets
+
+TEXT = "Acme wins $2bn contract from Globex after Globex's own bid collapsed"
+
+
+def test_locate_finds_an_entity_at_the_start_and_at_the_end() -> None:
+    assert locate(TEXT, "Acme") == (0, 4)
+    text = "Contract lost to Globex"
+    assert locate(text, "Globex") == (17, 23)
+    assert text[slice(*locate(text, "globex"))] == "Globex"
+
+
+def test_locate_takes_the_first_of_repeated_mentions_ignoring_case() -> None:
+    assert locate(TEXT, "GLOBEX") == (29, 35)
+    assert TEXT.count("Globex") == 2
+
+
+def test_locate_needs_whole_words() -> None:
+    with pytest.raises(EntityNotFoundError):
+        locate("Acmeville council meets", "Acme")
+    assert locate("ACME Corp. rallies", "acme corp.") == (0, 10)
+    assert locate("S&P 500 hits a record", "S&P 500") == (0, 7)
+
+
+def test_an_absent_entity_is_an_error_naming_it() -> None:
+    with pytest.raises(EntityNotFoundError, match="'Initech'") as caught:
+        locate(TEXT, "Initech")
+    assert caught.value.entity == "Initech"
+    with pytest.raises(EntityNotFoundError):
+        locate(TEXT, "  ")
+
+
+def test_token_span_covers_every_piece_of_the_mention() -> None:
+    encoded, offsets = encode_with_offsets([TEXT], max_length=64)
+    row_offsets, special = offsets[0]
+    ids = encoded.input_ids[0].tolist()
+    first, last = token_span(row_offsets, special, locate(TEXT, "Acme"))
+    assert (first, last) == (1, 3)  # [CLS] ac ##me: the mention's two word pieces
+    assert ids[0] == 101 and first >= 1
+    start, end = token_span(row_offsets, special, locate(TEXT, "Globex"))
+    assert end - start >= 1
+    covered = {row_offsets[i] for i in range(start, end)}
+    assert min(a for a, _ in covered) == 29 and max(b for _, b in covered) == 35
+
+
+def test_token_span_is_none_past_truncation() -> None:
+    encoded, offsets = encode_with_offsets([TEXT], max_length=8)
+    assert int(encoded.lengths[0]) == 8
+    row_offsets, special = offsets[0]
+    assert token_span(row_offsets, special, locate(TEXT, "Acme")) is not None
+    assert token_span(row_offsets, special, locate(TEXT, "Globex")) is None
+    assert token_span(row_offsets, special, (3, 3)) is None  # an empty span reads nothing
