@@ -239,7 +239,7 @@ def test_every_page_works_on_sqlite(
     monkeypatch.setenv("MONITOR_DATABASE__URL", url)
     expected = {
         "overview": "Gold | Metals | Materials",
-        "alerts": "No alerts yet",
+        "alerts": "No alerts here",
         "news": "Sqlite story: copper rallies",
         "pipeline": "lstm-sqlite",
     }
