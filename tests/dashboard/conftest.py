@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -16,11 +17,14 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.dashboard_server import start_dashboard, stop_dashboard
+from monitor.dashboard_server import APP, start_dashboard, stop_dashboard
 from monitor.store.models import Alert
 from monitor.store.sql import MARKET
 from tests.factories import add_alert, add_dead_letter, add_story
 from tests.ingest.conftest import free_port
+
+# The dashboard's modules import each other by name, as Streamlit runs them; so do their tests.
+sys.path.insert(0, str(APP.parent))
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 _ids = itertools.count(1)
