@@ -5,6 +5,7 @@ seeded PostgreSQL database the pages are pointed at.
 from __future__ import annotations
 
 import itertools
+import shutil
 import subprocess
 import sys
 import time
@@ -188,3 +189,39 @@ def dashboard_url(pg_url: str, tmp_path: Path) -> Iterator[str]:
     finally:
         stop_dashboard(process, timeout=5)
         log.close()
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+@pytest.fixture
+def page() -> Iterator[Any]:
+    """A Playwright page in Debian's headless Chromium (never `playwright install`)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (scripts/install-system-deps.sh installs it)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            yield browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        finally:
+            browser.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """The whole page, saved under artifacts/screenshots/ (git-ignored). Streamlit scrolls
+    inside its own container, so the viewport grows to the content's height first."""
+    size = page.viewport_size
+    height = page.evaluate(
+        "document.querySelector('[data-testid=\"stMainBlockContainer\"]').scrollHeight + 120"
+    )
+    page.set_viewport_size({"width": size["width"], "height": int(min(max(height, 600), 6000))})
+    page.wait_for_timeout(1000)  # let Vega lay out at the new size
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
+    return path

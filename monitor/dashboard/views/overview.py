@@ -118,7 +118,7 @@ def render() -> None:
     market = common.honest_series(market_index, frame, base_s, topics=["Market"])
     st.subheader("Market")
     st.caption(
-        f"{market.width} buckets · a bucket with fewer than "
+        f"Buckets of {market.width} · a bucket with fewer than "
         f"{common.settings().dashboard.min_bucket_stories} stories shows no share (a gap); the "
         "band is the 95% Wilson interval"
     )
