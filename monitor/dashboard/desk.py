@@ -65,7 +65,7 @@ def silence_note(
     """Show the silence on the alert: the one muting its scope now, or those that did."""
     if alert.status == "firing" and muting is not None:
         st.warning(
-            f"🔕 **Silenced** by **{common.md(muting.created_by)}** until "
+            f"**Silenced** by **{common.md(muting.created_by)}** until "
             f"{common.fmt_time(muting.until)} (silence #{muting.id}, "
             f"{common.md(muting.describe)}): {common.md(muting.reason)}. No webhook fires for "
             "this scope while it lasts; the alert still resolves as usual.",
