@@ -214,3 +214,22 @@ def test_import_history_twice_then_see_it_on_the_overview(
     assert f"{start[:10]} 00:00 → {end[:10]} 00:00 (UTC)" in body  # the custom range, shown
     assert "Traceback" not in body
     screenshot(page, "import-overview-custom-range")
+
+
+def test_dry_run_validates_without_model_or_database(tmp_path: Path) -> None:
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(
+        '{"id": "1", "headline": "Oil slumps"}\n{"id": "2"}\n\n{"id": "3", "headline": "x"}\n'
+    )
+    database = tmp_path / "never.db"
+    env = import_env(f"sqlite:///{database}", tmp_path / "no-model.pt")
+    done = monitor(env, "import", "--file", str(feed), "--dry-run")
+    assert done.returncode == 1
+    assert re.findall(r"^line (\d+): (.*)$", done.stderr, re.MULTILINE) == [
+        ("2", "invalid fields: headline: required field is missing")
+    ]
+    assert (
+        "dry run of" in done.stdout
+        and "2 valid line(s), 1 rejected; nothing written" in done.stdout
+    )
+    assert not database.exists()
