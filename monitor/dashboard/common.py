@@ -179,6 +179,29 @@ def html_table(headers: list[str], rows: list[str]) -> None:
     )
 
 
+def story_table(frame: pd.DataFrame, *, score: bool = False) -> None:
+    """Stories (`queries.NEWS_COLUMNS`) as an HTML table: time in the display zone, source,
+    headline (a link to an http(s) URL; "(updated)" for a corrected story), topic, sentiment
+    with confidence, and with `score` the sentiment score."""
+    headers = [f"published ({display_zone().key})", "source", "headline", "topic", "sentiment"]
+    rows = []
+    for story in frame.itertuples():
+        updated = " <span style='color:#888'>(updated)</span>" if story.version > 1 else ""
+        color = SENTIMENT_COLORS.get(story.sentiment, "#999")
+        cells = (
+            f"<td style='white-space:nowrap;color:#666'>{fmt_time(story.published_at)}</td>"
+            f"<td>{html.escape(story.source)}</td>"
+            f"<td>{headline_html(story.headline, story.url)}{updated}</td>"
+            f"<td>{html.escape(story.topic)}</td>"
+            f"<td style='white-space:nowrap'><span style='color:{color};font-weight:600'>"
+            f"● {html.escape(story.sentiment)}</span> {story.sentiment_confidence:.0%}</td>"
+        )
+        if score:
+            cells += f"<td style='text-align:right'>{story.sentiment_score:+.2f}</td>"
+        rows.append(f"<tr>{cells}</tr>")
+    html_table([*headers, "score"] if score else headers, rows)
+
+
 def cannot_write(exc: BaseException) -> bool:
     """The database refused a write for lack of permission (a read-only role or file)."""
     orig = getattr(exc, "orig", None)

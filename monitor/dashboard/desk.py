@@ -99,22 +99,6 @@ def _defuse(value: object) -> object:
     return value
 
 
-def story_rows(frame: pd.DataFrame) -> list[str]:
-    rows = []
-    for story in frame.itertuples():
-        color = common.SENTIMENT_COLORS.get(story.sentiment, "#999")
-        rows.append(
-            f"<tr><td style='white-space:nowrap'>{common.fmt_time(story.published_at)}</td>"
-            f"<td>{html.escape(story.source)}</td>"
-            f"<td>{common.headline_html(story.headline, story.url)}</td>"
-            f"<td>{html.escape(story.topic)}</td>"
-            f"<td style='color:{color};white-space:nowrap'>{html.escape(story.sentiment)} "
-            f"{story.sentiment_confidence:.0%}</td>"
-            f"<td style='text-align:right'>{story.sentiment_score:+.2f}</td></tr>"
-        )
-    return rows
-
-
 def window_stories(alert: queries.AlertRow) -> None:
     """Every story of the alert's window (as the detector counted them), a page at a time,
     sortable, with the whole list as CSV."""
@@ -155,17 +139,7 @@ def window_stories(alert: queries.AlertRow) -> None:
         on_click="ignore",
     )
     st.caption(f"Page {page + 1} of {pages} · {PAGE_SIZE} a page · {order}")
-    common.html_table(
-        [
-            f"published ({common.display_zone().key})",
-            "source",
-            "headline",
-            "topic",
-            "sentiment",
-            "score",
-        ],
-        story_rows(shown.rows),
-    )
+    common.story_table(shown.rows, score=True)
 
 
 def write(action: Callable[[Session], object], what: str) -> bool:

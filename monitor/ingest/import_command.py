@@ -11,6 +11,7 @@ from typing import IO, TYPE_CHECKING
 
 import click
 
+from monitor.ingest.commands import file_option
 from monitor.ingest.producer import FORMATS, Rejected
 
 if TYPE_CHECKING:  # the real modules load torch: imported when the command runs
@@ -19,13 +20,7 @@ if TYPE_CHECKING:  # the real modules load torch: imported when the command runs
 
 
 @click.command("import")
-@click.option(
-    "--file",
-    "path",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="JSONL (one story object per line) or CSV (header; `text` → headline)",
-)
+@file_option
 @click.option(
     "--format",
     "fmt",

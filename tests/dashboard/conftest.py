@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -162,18 +163,20 @@ def wait_for(check: Any, timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
-@pytest.fixture
-def dashboard_url(pg_url: str, tmp_path: Path) -> Iterator[str]:
-    """The dashboard served by `streamlit run` against the test database (seed it in the test)."""
+@contextmanager
+def serve_dashboard(database_url: str, log_path: Path, **env: str) -> Iterator[str]:
+    """`streamlit run` on a free port against `database_url` (a dead broker unless `env` names
+    one); yields its URL once it answers, stops it after."""
     port = free_port()
-    log = (tmp_path / "streamlit.log").open("wb")
+    log = log_path.open("wb")
     process = start_dashboard(
         host="127.0.0.1",
         port=port,
         env={
-            "MONITOR_DATABASE__URL": pg_url,
+            "MONITOR_DATABASE__URL": database_url,
             "MONITOR_KAFKA__BOOTSTRAP_SERVERS": "127.0.0.1:1",
             "MONITOR_DASHBOARD__REFRESH_S": "2",
+            **env,
         },
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -189,6 +192,13 @@ def dashboard_url(pg_url: str, tmp_path: Path) -> Iterator[str]:
     finally:
         stop_dashboard(process, timeout=5)
         log.close()
+
+
+@pytest.fixture
+def dashboard_url(pg_url: str, tmp_path: Path) -> Iterator[str]:
+    """The dashboard served by `streamlit run` against the test database (seed it in the test)."""
+    with serve_dashboard(pg_url, tmp_path / "streamlit.log") as url:
+        yield url
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import subprocess
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,12 +19,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.dashboard_server import start_dashboard, stop_dashboard
 from monitor.ingest import kafka
 from monitor.settings import KafkaSettings
 from monitor.store.models import Alert
-from tests.dashboard.conftest import screenshot, wait_for
-from tests.ingest.conftest import free_port
+from tests.dashboard.conftest import screenshot, serve_dashboard, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -39,32 +35,16 @@ def desk_url(pg_url: str, broker: str, tmp_path_factory: pytest.TempPathFactory)
     caught up (lag 0 on every partition)."""
     topic = f"news-{uuid.uuid4().hex[:8]}"
     kafka.ensure_topic(KafkaSettings(bootstrap_servers=broker, topic=topic, partitions=3))
-    port = free_port()
-    log = (tmp_path_factory.mktemp("desk") / "streamlit.log").open("wb")
-    process = start_dashboard(
-        host="127.0.0.1",
-        port=port,
-        env={
-            "MONITOR_DATABASE__URL": pg_url,
-            "MONITOR_KAFKA__BOOTSTRAP_SERVERS": broker,
-            "MONITOR_KAFKA__TOPIC": topic,
-            "MONITOR_KAFKA__GROUP_ID": f"monitor-{uuid.uuid4().hex[:8]}",
-            "MONITOR_DASHBOARD__REFRESH_S": "3",
-        },
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(
-            lambda: urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok",
-            60,
-            "streamlit to answer /_stcore/health",
-        )
+    log = tmp_path_factory.mktemp("desk") / "streamlit.log"
+    with serve_dashboard(
+        pg_url,
+        log,
+        MONITOR_KAFKA__BOOTSTRAP_SERVERS=broker,
+        MONITOR_KAFKA__TOPIC=topic,
+        MONITOR_KAFKA__GROUP_ID=f"monitor-{uuid.uuid4().hex[:8]}",
+        MONITOR_DASHBOARD__REFRESH_S="3",
+    ) as url:
         yield url
-    finally:
-        stop_dashboard(process, timeout=5)
-        log.close()
 
 
 def body(page: Any) -> str:
@@ -205,7 +185,7 @@ def test_open_an_alert_and_export_its_stories(
     alert, inside = oil_alert
     page.goto(f"{desk_url}/alerts?alert_id={alert.id}")
     wait_for(lambda: "The window's stories (30;" in body(page), 60, "the window's stories")
-    assert "Page 1 of 2" in body(page)
+    wait_for(lambda: "Page 1 of 2" in body(page), 30, "the first page of 25")
     assert "critical" in body(page)  # 75 % vs 20 % at z 8.1 against 3.0
     with page.expect_download() as download:
         page.get_by_text("Download all 30 as CSV").click()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -83,25 +82,6 @@ def pager(has_more: bool) -> None:
         st.rerun()
 
 
-def story_rows(page: queries.NewsPage) -> list[str]:
-    rows = []
-    for story in page.rows.itertuples():
-        headline = common.headline_html(story.headline, story.url)
-        updated = " <span style='color:#888'>(updated)</span>" if story.version > 1 else ""
-        color = common.SENTIMENT_COLORS.get(story.sentiment, "#999")
-        rows.append(
-            "<tr>"
-            f"<td style='white-space:nowrap;color:#666'>{common.fmt_time(story.published_at)}</td>"
-            f"<td>{html.escape(story.source)}</td>"
-            f"<td>{headline}{updated}</td>"
-            f"<td>{html.escape(story.topic)}</td>"
-            f"<td style='white-space:nowrap'><span style='color:{color};font-weight:600'>"
-            f"● {html.escape(story.sentiment)}</span> {story.sentiment_confidence:.0%}</td>"
-            "</tr>"
-        )
-    return rows
-
-
 chosen = filters()
 if chosen is not None:
     # A new filter starts again from the newest page.
@@ -120,16 +100,7 @@ if chosen is not None:
         if page.rows.empty:
             st.info("No stories match these filters.", icon="🔍")
         else:
-            common.html_table(
-                [
-                    f"published ({common.display_zone().key})",
-                    "source",
-                    "headline",
-                    "topic",
-                    "sentiment",
-                ],
-                story_rows(page),
-            )
+            common.story_table(page.rows)
         pager(page.has_more)
 
     render()
