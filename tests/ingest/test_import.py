@@ -7,11 +7,15 @@ Chromium over a custom range.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
 import re
+import struct
 import subprocess
 import sys
+import termios
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -233,3 +237,34 @@ def test_dry_run_validates_without_model_or_database(tmp_path: Path) -> None:
         and "2 valid line(s), 1 rejected; nothing written" in done.stdout
     )
     assert not database.exists()
+
+
+def run_in_terminal(env: dict[str, str], *args: str) -> str:
+    """The command's output as a terminal (a pty of 40 × 120) shows it."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a terminal of a real size, then the command
+        fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        os.execve(sys.executable, [sys.executable, "-m", "monitor", *args], env)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the child has exited
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.waitpid(pid, 0)
+    return out.decode("utf-8", errors="replace")
+
+
+def test_a_terminal_sees_a_progress_bar_with_rate_and_eta(tmp_path: Path) -> None:
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(f'{{"id": "{i}", "headline": "Story {i}"}}\n' for i in range(3000)))
+    env = import_env(f"sqlite:///{tmp_path / 'never.db'}", tmp_path / "no-model.pt")
+    shown = run_in_terminal(env, "import", "--file", str(feed), "--dry-run")
+    bar = shown.split("\r")[-2] if "\r" in shown else shown
+    assert re.search(
+        r"feed\.jsonl: 100%\|.*\| 3000/3000 \[\d\d:\d\d<\d\d:\d\d, [\d.,]+ lines/s\]", shown
+    ), bar
+    assert "3,000 valid line(s), 0 rejected" in shown
