@@ -27,7 +27,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.ingest.pipeline import BatchProcessor, BatchResult, PreparedBatch, Rejects
+from monitor.errors import MonitorError
+from monitor.ingest.pipeline import BatchProcessor, BatchResult, PreparedBatch, Rejects, first_line
 from monitor.ingest.producer import Rejected, Story, read_stories
 from monitor.ingest.schema import NO_TIMESTAMP, Limits
 from monitor.store.db import is_outage
@@ -118,8 +119,16 @@ class Importer:
             for _ in stories:  # a dry run: validation only
                 pass
         else:
-            self._write_all(self.processor, stories, report)
-            report.rollup_hours = self._refresh_rollup()
+            try:
+                self._write_all(self.processor, stories, report)
+                report.rollup_hours = self._refresh_rollup()
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                raise MonitorError(
+                    f"the database is unavailable ({first_line(exc)}) after {report.lines:,} "
+                    "line(s); run the same command again to resume: what is stored is skipped"
+                ) from None
         report.seconds = time.perf_counter() - started
         return report
 

@@ -16,6 +16,7 @@ import struct
 import subprocess
 import sys
 import termios
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,15 +25,22 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.ingest.backfill import count_lines, origin_topic
+from monitor.errors import MonitorError
+from monitor.ingest.backfill import Importer, count_lines, origin_topic
+from monitor.ingest.pipeline import BatchProcessor
 from monitor.ingest.producer import Rejected, Story, read_stories
 from monitor.ingest.schema import Limits
+from monitor.nlp.classifier import Classifier
+from monitor.settings import ModelSettings
+from monitor.store import migrate
+from monitor.store.db import make_engine, make_sessionmaker
 from tests.dashboard.conftest import (  # noqa: F401  (fixtures)
     dashboard_url,
     page,
     screenshot,
     wait_for,
 )
+from tests.ingest.netutil import TcpProxy
 
 HEADLINES = (
     "{co} shares slump after profit warning",
@@ -268,3 +276,42 @@ def test_a_terminal_sees_a_progress_bar_with_rate_and_eta(tmp_path: Path) -> Non
         r"feed\.jsonl: 100%\|.*\| 3000/3000 \[\d\d:\d\d<\d\d:\d\d, [\d.,]+ lines/s\]", shown
     ), bar
     assert "3,000 valid line(s), 0 rejected" in shown
+
+
+@pytest.mark.integration
+def test_a_database_outage_stops_the_import_clearly_and_a_rerun_resumes(
+    tmp_path: Path, make_pg_database: Callable[[], str], tiny_checkpoint: Path
+) -> None:
+    url = make_pg_database()
+    migrate.upgrade(url)
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(f'{{"id": "{i}", "headline": "Story {i}"}}\n' for i in range(3000)))
+    proxy = TcpProxy(("127.0.0.1", 5432))
+    via_proxy = url.replace(":5432/", f":{proxy.start()}/")
+    classifier = Classifier.from_settings(ModelSettings(checkpoint=tiny_checkpoint, device="cpu"))
+    engine, direct = make_engine(via_proxy), make_engine(url)
+
+    def importer(on_progress: Callable[[int], None] = lambda _: None) -> Importer:
+        sessions = make_sessionmaker(engine)
+        processor = BatchProcessor(classifier, sessions, limits=Limits())
+        return Importer(
+            Limits(), origin_topic(feed.name), processor, sessions, 512, on_progress=on_progress
+        )
+
+    def cut(line: int) -> None:
+        if line == 1600:
+            proxy.stop()
+
+    try:
+        with pytest.raises(MonitorError, match="run the same command again to resume"):
+            importer(cut).run(feed)
+        stored = scalar(make_sessionmaker(direct), "SELECT count(*) FROM stories")
+        assert 0 < stored < 3000
+        proxy.start()  # the database is back
+        report = importer().run(feed)
+        assert scalar(make_sessionmaker(direct), "SELECT count(*) FROM stories") == 3000
+    finally:
+        proxy.stop()
+        engine.dispose()
+        direct.dispose()
+    assert (report.inserted, report.unchanged) == (3000 - stored, stored)
