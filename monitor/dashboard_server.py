@@ -19,7 +19,8 @@ APP = PACKAGE_DIR / "dashboard" / "app.py"  # package data: ships in the wheel
 
 
 def streamlit_command(host: str, port: int, app: Path = APP) -> list[str]:
-    """The `streamlit run` command line: headless, no usage stats, no file watcher."""
+    """The `streamlit run` command line: headless, no usage stats, no file watcher, and the
+    toolbar in viewer mode (no "Deploy" or developer menu on a production dashboard)."""
     return [
         sys.executable,
         "-m",
@@ -31,7 +32,7 @@ def streamlit_command(host: str, port: int, app: Path = APP) -> list[str]:
         f"--server.port={port}",
         "--server.fileWatcherType=none",
         "--browser.gatherUsageStats=false",
-        "--client.toolbarMode=minimal",
+        "--client.toolbarMode=viewer",
         "--theme.base=light",
     ]
 

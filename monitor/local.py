@@ -11,6 +11,7 @@ its rows, and the demo is not replayed twice.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import signal
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -82,6 +84,42 @@ def _free_port(host: str, preferred: int) -> int:
         except OSError:
             probe.bind((host, 0))
         return int(probe.getsockname()[1])
+
+
+def dashboard_port(host: str, preferred: int) -> tuple[int, str | None]:
+    """The port the dashboard will serve on and, when it is not `preferred`, why not."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, preferred))
+            return int(probe.getsockname()[1]), None  # preferred 0: the free port found
+        except OSError as exc:
+            problem = exc
+    port = _free_port(host, 0)
+    try:
+        with urllib.request.urlopen(f"http://{host}:{preferred}/_stcore/health", timeout=1) as r:
+            streamlit = r.read() == b"ok"
+    except (OSError, ValueError):
+        streamlit = False
+    if streamlit:
+        why = "another Streamlit app answers there (another `monitor up` or `monitor dashboard`?)"
+    elif getattr(problem, "errno", None) == errno.EADDRINUSE:
+        why = "another program is listening there"
+    else:
+        why = f"it cannot be bound ({problem})"
+    return port, f"port {preferred} is busy: {why}"
+
+
+def announce_dashboard(url: str, moved: str | None) -> None:
+    """The dashboard's URL, set off from the logs; when it had to move, loudly and why."""
+    if moved is None:
+        click.echo(f"dashboard: {url}", color=False)
+        return
+    rule = "=" * 78
+    click.echo(rule)
+    click.echo(f"dashboard: {url}", color=False)
+    click.echo(f"  NOT on the usual port: {moved}.")
+    click.echo("  Set MONITOR_DASHBOARD__PORT to choose the port (0: any free port).")
+    click.echo(rule)
 
 
 def _wait_for_port(
@@ -164,14 +202,14 @@ def run_up(
         kafka.ensure_topic(kafka_settings)
         click.echo(f"kafka: {bootstrap} (topic {kafka_settings.topic})")
 
-        port = _free_port(settings.dashboard.host, settings.dashboard.port)
+        port, moved = dashboard_port(settings.dashboard.host, settings.dashboard.port)
         supervisor = Supervisor(_child_env(settings, bootstrap, port), data_dir, hard)
         stack.callback(supervisor.stop)
         supervisor.start("consume", "consume")
         supervisor.start("schedule", "schedule")
         dashboard = supervisor.start("dashboard", "dashboard")
         _wait_for_port(settings.dashboard.host, port, dashboard, timeout_s=60)
-        click.echo(f"dashboard: http://{settings.dashboard.host}:{port}", color=False)
+        announce_dashboard(f"http://{settings.dashboard.host}:{port}", moved)
         click.echo(f"logs: {data_dir}/{{consume,schedule,dashboard}}.log — Ctrl-C stops")
 
         progress = data_dir / "demo-replay.json"  # {"sent": N, "total": M}

@@ -46,6 +46,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
         ("MONITOR_ALERTS__WEBHOOKS", '[{"url": "ftp://x", "secret": "whsec_x"}]'),
         ("MONITOR_ALERTS__WEBHOOKS", "not json"),
         ("MONITOR_ALERTS__WEBHOOKS", '[{"url": '),
+        ("MONITOR_DASHBOARD__TIMEZONE", "Mars/Olympus"),
+        ("MONITOR_DASHBOARD__TIMEZONE", "../../etc/passwd"),
+        ("MONITOR_DASHBOARD__MIN_BUCKET_STORIES", "0"),
     ],
 )
 def test_bad_value_names_its_variable(

@@ -52,6 +52,7 @@ def schedule_command(once: bool) -> None:
                 "scopes_evaluated": detected.evaluated,
                 "fired": detected.fired,
                 "resolved": detected.resolved,
+                "held_by_silence": detected.held,
                 "deliveries_claimed": dispatched.claimed,
                 "delivery_outcomes": dispatched.outcomes,
                 "rollup_hours": len(rolled.hours),

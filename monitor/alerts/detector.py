@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from monitor.alerts import metrics, outbox, payloads, queries, repository
+from monitor.alerts import metrics, outbox, payloads, queries, repository, silences
 from monitor.alerts.lifecycle import Action, LifecycleParams, step
 from monitor.alerts.stats import Counts, TestResult, spike_test
 from monitor.settings.alerts import AlertSettings, WebhookEndpoint
@@ -38,6 +38,7 @@ class DetectionReport:
     evaluated: int = 0
     fired: list[int] = field(default_factory=list)
     resolved: list[int] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)  # scopes whose firing a silence held back
 
 
 def windows_at(now: datetime, settings: AlertSettings) -> queries.Windows:
@@ -88,6 +89,7 @@ def detect(
         resolve_z=settings.resolve_z,
         cooldown=timedelta(seconds=settings.cooldown_s),
     )
+    muted = silences.active_silences(session, at=wall())
     market = counts[MARKET]
     market_share = (
         market.baseline_negative / market.baseline_count
@@ -118,14 +120,19 @@ def detect(
             params=params,
         )
         report.evaluated += 1
-        if action is Action.FIRE:
+        held = silences.silencing(muted, scope)
+        if action is Action.FIRE and held is not None:
+            state = silences.held_back(repository.to_state(row, firing=False))
+            log.info("firing on %s held back by silence #%d", scope, held.id)
+            report.held.append(scope)
+        elif action is Action.FIRE:
             alert = _open(session, scope, scope_counts, result, windows, settings, now)
             _announce(session, payloads.FIRING, alert, endpoints, dashboard_url, wall())
             report.fired.append(alert.id)
         elif action is Action.RESOLVE:
             alert = firing[scope]
             _resolve(alert, scope_counts, result, now)
-            _announce(session, payloads.RESOLVED, alert, endpoints, dashboard_url, wall())
+            _announce(session, payloads.RESOLVED, alert, endpoints, dashboard_url, wall(), held)
             report.resolved.append(alert.id)
         repository.save_state(
             session=session,
@@ -216,12 +223,18 @@ def _announce(
     endpoints: list[WebhookEndpoint],
     dashboard_url: str,
     sent_at: datetime,
+    silence: silences.SilenceRow | None = None,
 ) -> None:
     if not endpoints:
         return
     stories = queries.stories_for_payload(session, list(alert.story_ids or []))
     payload = payloads.event_payload(
-        event, alert, stories=stories, dashboard_url=dashboard_url, timestamp=sent_at
+        event,
+        alert,
+        stories=stories,
+        dashboard_url=dashboard_url,
+        timestamp=sent_at,
+        silence=silence.payload() if silence else None,
     )
     outbox.enqueue(
         session,

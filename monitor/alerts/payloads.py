@@ -10,6 +10,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from monitor.alerts import severity
 from monitor.store.models import Alert
 from monitor.store.sql import as_utc
 
@@ -32,8 +33,10 @@ def event_payload(
     stories: list[dict[str, Any]],
     dashboard_url: str,
     timestamp: datetime,
+    silence: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """`{type, timestamp, data}`: the alert's numbers, its top stories and a dashboard link."""
+    """`{type, timestamp, data}`: the alert's numbers, its severity, whether a silence mutes its
+    scope (`silence`: the silence's `payload()`), its top stories and a dashboard link."""
     return {
         "type": event,
         "timestamp": _time(timestamp),
@@ -42,6 +45,9 @@ def event_payload(
             "fingerprint": alert.fingerprint,
             "scope": alert.scope,
             "status": alert.status,
+            "severity": severity.of(alert),
+            "silenced": silence is not None,
+            "silence": silence,
             "opened_at": _time(alert.opened_at),
             "resolved_at": _time(alert.resolved_at),
             "window": {

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from monitor.alerts.stats import Counts
 from monitor.store.models import Classification, Story
-from monitor.store.sql import MARKET, as_utc, current_classification
+from monitor.store.sql import IMPORT_PREFIX, MARKET, as_utc, current_classification
 
 NEGATIVE = "negative"
 
@@ -81,8 +81,11 @@ def spike_story_ids(session: Session, *, scope: str, windows: Windows, limit: in
 def newest_published_at(
     session: Session, *, within: tuple[datetime, datetime] | None = None
 ) -> datetime | None:
-    """The data clock for replays: the newest published_at seen (inside `within`)."""
-    query = select(func.max(Story.published_at))
+    """The data clock for replays: the newest published_at seen (inside `within`) on the
+    stream; a backfill (`monitor import`) never moves it, so history cannot fire alerts."""
+    query = select(func.max(Story.published_at)).where(
+        ~Story.kafka_topic.startswith(IMPORT_PREFIX, autoescape=True)
+    )
     if within is not None:
         query = query.where(Story.published_at.between(*within))
     newest = session.scalar(query)

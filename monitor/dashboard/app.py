@@ -4,14 +4,16 @@ Pages live in `views/`, not `pages/`: Streamlit treats a `pages/` folder next to
 entry script as a v1 multipage app and then never runs this file (so `st.navigation`, the page
 config and the URL paths below would be ignored).
 
-Four pages over the monitor's database, read-only except acknowledging an alert. Page URLs are
-stable (`/` for the Overview, `/alerts?alert_id=N`, `/news`, `/pipeline`): alert webhooks
-link to them.
+Four pages over the monitor's database, read-only except the alert desk (acknowledging an
+alert, creating and expiring silences). Page URLs are stable (`/` for the Overview,
+`/alerts?alert_id=N`, `/news`, `/pipeline`): alert webhooks link to them. The sidebar's time
+zone applies to every page.
 """
 
 from __future__ import annotations
 
 import streamlit as st
+import timepick
 
 st.set_page_config(
     page_title="News sentiment monitor",
@@ -26,4 +28,6 @@ pages = [
     st.Page("views/news.py", title="News", icon="📰", url_path="news"),
     st.Page("views/pipeline.py", title="Pipeline", icon="⚙️", url_path="pipeline"),
 ]
-st.navigation(pages, position="sidebar", expanded=True).run()
+navigation = st.navigation(pages, position="sidebar", expanded=True)
+timepick.zone_picker()
+navigation.run()

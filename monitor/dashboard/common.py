@@ -1,7 +1,10 @@
-"""What every page shares: settings, the engine (built once), sessions, the database guard.
+"""What every page shares: settings, the engine (built once), sessions, the database guard, the
+display time zone, and how feed and user text is shown.
 
 Pages call `monitor.store.queries` through `session()` inside `db_guard()`, the one place that
 turns an unreachable or unmigrated database into a readable message instead of a stack trace.
+Every time shown goes through `fmt_time` (or `timeframe.wall_text`) in `display_zone()`; the
+range picker and the zone picker are in `timepick.py`, the honest series in `honest.py`.
 """
 
 from __future__ import annotations
@@ -9,11 +12,13 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
+import honest
 import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
@@ -22,34 +27,15 @@ from sqlalchemy.orm import Session
 
 from monitor.errors import ConfigError
 from monitor.settings import Settings, load_settings
+from monitor.settings.dashboard import zone
 from monitor.store import queries
+
+if TYPE_CHECKING:
+    from timeframe import Timeframe
 
 log = logging.getLogger("monitor.dashboard")
 
 SENTIMENT_COLORS = {"negative": "#d62728", "neutral": "#9e9e9e", "positive": "#2ca02c"}
-
-
-@dataclass(frozen=True)
-class TimeRange:
-    """A look-back window and the bucket width that gives a readable number of points."""
-
-    label: str
-    span: timedelta
-    bucket_s: int
-
-    def bounds(self, now: datetime | None = None) -> tuple[datetime, datetime]:
-        end = now or datetime.now(UTC)
-        return end - self.span, end
-
-
-RANGES: tuple[TimeRange, ...] = (
-    TimeRange("Last hour", timedelta(hours=1), 60),
-    TimeRange("Last 6 hours", timedelta(hours=6), 300),
-    TimeRange("Last 24 hours", timedelta(days=1), 900),
-    TimeRange("Last 3 days", timedelta(days=3), 3600),
-    TimeRange("Last 7 days", timedelta(days=7), 3600),
-)
-DEFAULT_RANGE = 2
 
 
 def settings() -> Settings:
@@ -87,10 +73,15 @@ def db_guard() -> Iterator[None]:
         )
 
 
-def live(render: Callable[[], None]) -> Callable[[], None]:
-    """Run `render` as a fragment re-run every refresh period, inside the database guard."""
+def live(render: Callable[[], None] | None = None, *, every: float | bool | None = True) -> Any:
+    """Run `render` as a fragment inside the database guard, re-run every refresh period
+    (`every=True`), every `every` seconds, or never (`every=None`: a range that has ended).
+    A decorator, bare (`@common.live`) or with `every` (`@common.live(every=...)`)."""
+    if render is None:
+        return lambda function: live(function, every=every)
+    period = settings().dashboard.refresh_s if every is True else every or None
 
-    @st.fragment(run_every=settings().dashboard.refresh_s)
+    @st.fragment(run_every=period)
     def fragment() -> None:
         with db_guard():
             render()
@@ -98,24 +89,48 @@ def live(render: Callable[[], None]) -> Callable[[], None]:
     return fragment
 
 
-def range_picker(key: str, *, default: int = DEFAULT_RANGE) -> TimeRange:
-    labels = [r.label for r in RANGES]
-    label = st.selectbox("Time range", labels, index=default, key=key)
-    return RANGES[labels.index(label)]
+ZONE_KEY = "display_tz"  # the sidebar's zone picker (timepick.zone_picker) keeps it here
 
 
-def sentiment_index(time_range: TimeRange, *, topics: tuple[str, ...] = ()) -> pd.DataFrame:
-    """The range's sentiment index, read fresh on every refresh.
+def display_zone() -> ZoneInfo:
+    """The one time zone every chart, tooltip and table of this browser session shows."""
+    return zone(st.session_state.get(ZONE_KEY) or settings().dashboard.timezone)
 
-    Ranges longer than a day take their complete hours from the hourly rollup that
-    `monitor schedule` keeps (`queries.overview_index`), so a 7-day view costs about what the
-    last hour does, and corrections show within one rollup period.
-    """
-    start, end = time_range.bounds()
+
+def sentiment_index(
+    frame: Timeframe, *, topics: Sequence[str] | None = None
+) -> tuple[pd.DataFrame, int]:
+    """The sentiment index over `frame` in the query bucket its span calls for (UTC buckets),
+    and that bucket's width. Ranges over a day read complete hours from the hourly rollup
+    (`queries.overview_index`)."""
+    base_s = honest.query_bucket_s(frame.span)
     with session() as db:
-        return queries.overview_index(
-            db, start=start, end=end, bucket_s=time_range.bucket_s, topics=list(topics) or None
+        index = queries.overview_index(
+            db, start=frame.start, end=frame.end, bucket_s=base_s, topics=list(topics or []) or None
         )
+    return index, base_s
+
+
+def honest_series(
+    index: pd.DataFrame,
+    frame: Timeframe,
+    base_s: int,
+    *,
+    topics: list[str] | None = None,
+    width_s: int | None = None,
+) -> honest.Series:
+    """`index` as the charts draw it: display-zone buckets sized to the range and volume, thin
+    ones without a share (`MONITOR_DASHBOARD__MIN_BUCKET_STORIES`), EWMA alongside."""
+    return honest.series(
+        index,
+        start=pd.Timestamp(frame.start),
+        end=pd.Timestamp(frame.end),
+        base_s=base_s,
+        zone=display_zone(),
+        min_stories=settings().dashboard.min_bucket_stories,
+        topics=topics,
+        width_s=width_s,
+    )
 
 
 # Feed and user text is data, never markup: in a Markdown string every ASCII punctuation mark
@@ -164,6 +179,29 @@ def html_table(headers: list[str], rows: list[str]) -> None:
     )
 
 
+def story_table(frame: pd.DataFrame, *, score: bool = False) -> None:
+    """Stories (`queries.NEWS_COLUMNS`) as an HTML table: time in the display zone, source,
+    headline (a link to an http(s) URL; "(updated)" for a corrected story), topic, sentiment
+    with confidence, and with `score` the sentiment score."""
+    headers = [f"published ({display_zone().key})", "source", "headline", "topic", "sentiment"]
+    rows = []
+    for story in frame.itertuples():
+        updated = " <span style='color:#888'>(updated)</span>" if story.version > 1 else ""
+        color = SENTIMENT_COLORS.get(story.sentiment, "#999")
+        cells = (
+            f"<td style='white-space:nowrap;color:#666'>{fmt_time(story.published_at)}</td>"
+            f"<td>{html.escape(story.source)}</td>"
+            f"<td>{headline_html(story.headline, story.url)}{updated}</td>"
+            f"<td>{html.escape(story.topic)}</td>"
+            f"<td style='white-space:nowrap'><span style='color:{color};font-weight:600'>"
+            f"● {html.escape(story.sentiment)}</span> {story.sentiment_confidence:.0%}</td>"
+        )
+        if score:
+            cells += f"<td style='text-align:right'>{story.sentiment_score:+.2f}</td>"
+        rows.append(f"<tr>{cells}</tr>")
+    html_table([*headers, "score"] if score else headers, rows)
+
+
 def cannot_write(exc: BaseException) -> bool:
     """The database refused a write for lack of permission (a read-only role or file)."""
     orig = getattr(exc, "orig", None)
@@ -181,7 +219,9 @@ def ago(moment: datetime | None) -> str:
     return f"{seconds} s ago"
 
 
-def fmt_time(moment: datetime | pd.Timestamp | None) -> str:
+def fmt_time(moment: datetime | pd.Timestamp | None, *, seconds: bool = False) -> str:
+    """A stored (UTC) time in the display zone, 24-hour clock, zone abbreviation included."""
     if moment is None or pd.isna(moment):
         return "—"
-    return pd.Timestamp(moment).tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC")
+    local = pd.Timestamp(moment).tz_convert(display_zone())
+    return local.strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z")

@@ -22,14 +22,18 @@ def consume_command() -> None:
     run_consumer(settings)
 
 
-@click.command("produce")
-@click.option(
+# The story file of `produce` and `import` (read by `producer.read_stories`).
+file_option = click.option(
     "--file",
     "path",
     type=click.Path(path_type=Path),
     required=True,
     help="JSONL (one story object per line) or CSV (header; `text` → headline)",
 )
+
+
+@click.command("produce")
+@file_option
 @click.option("--rate", type=float, default=None, help="stories per second (default: full speed)")
 @click.option("--topic", default=None, help="default: MONITOR_KAFKA__TOPIC")
 @click.option(

@@ -27,47 +27,72 @@ UTF8_BOM = b"\xef\xbb\xbf"
 
 @dataclass(frozen=True)
 class Story:
-    """A line that meets the contract: its key (the story id) and the bytes to publish."""
+    """A line that meets the contract: its key (the story id), the bytes to publish, and the
+    feed it names (with the id, the story's identity)."""
 
     line: int
     key: bytes
     value: bytes
+    source: str = "unknown"
 
 
 @dataclass(frozen=True)
 class Rejected:
-    """A line that does not, and why."""
+    """A line that does not, why, and what it held (a CSV row as the JSON it became)."""
 
     line: int
     reason: str
+    value: bytes = b""
 
 
-def read_stories(path: Path, limits: Limits) -> Iterator[Story | Rejected]:
-    """Stories from `.jsonl` (one object per line) or `.csv` (header row; `text` → headline),
-    each checked by the contract's `decode`; a bad line is a `Rejected`, a bad file an error."""
+FORMATS = ("jsonl", "csv")
+
+
+def file_format(path: Path, fmt: str | None = None) -> str:
+    """`fmt` when given, else from the file name: `.csv` is CSV, anything else JSONL."""
+    if fmt is not None:
+        return fmt
+    return "csv" if path.suffix.lower() == ".csv" else "jsonl"
+
+
+def read_stories(
+    path: Path, limits: Limits, *, fmt: str | None = None, default_source: str | None = None
+) -> Iterator[Story | Rejected]:
+    """Stories from JSONL (one object per line) or CSV (header row; `text` → headline), each
+    checked by the contract's `decode`; a bad line is a `Rejected`, a bad file an error.
+    `fmt` overrides the format the file name implies; `default_source` is the `source` of a
+    story that names none (else the contract's `unknown`, or `csv` for a CSV)."""
     if not path.is_file():
         raise MonitorError(f"no such file: {path}")
-    if path.suffix.lower() == ".csv":
-        yield from _read_csv(path, limits)
+    if file_format(path, fmt) == "csv":
+        yield from _read_csv(path, limits, default_source or "csv")
     else:
-        yield from _read_jsonl(path, limits)
+        yield from _read_jsonl(path, limits, default_source)
 
 
-def _checked(line: int, value: bytes, limits: Limits) -> Story | Rejected:
+def _checked(
+    line: int, value: bytes, limits: Limits, default_source: str | None = None
+) -> Story | Rejected:
     try:
         item = decode(value, limits=limits)
     except InvalidMessage as exc:
-        return Rejected(line, exc.reason)
-    return Story(line, item.id.encode("utf-8"), value)
+        return Rejected(line, exc.reason, value)
+    if default_source and "source" not in item.model_fields_set:
+        # Safe to parse now: decode has bounded its depth, size and numbers.
+        value = json.dumps({**json.loads(value), "source": default_source}).encode("utf-8")
+        item = item.model_copy(update={"source": default_source})
+    return Story(line, item.id.encode("utf-8"), value, item.source)
 
 
-def _read_jsonl(path: Path, limits: Limits) -> Iterator[Story | Rejected]:
+def _read_jsonl(
+    path: Path, limits: Limits, default_source: str | None
+) -> Iterator[Story | Rejected]:
     with path.open("rb") as lines:
         for number, line in enumerate(lines, 1):
             value = line.removeprefix(UTF8_BOM) if number == 1 else line
             value = value.strip()
             if value:
-                yield _checked(number, value, limits)
+                yield _checked(number, value, limits, default_source)
 
 
 def _check_utf8(path: Path) -> None:
@@ -86,14 +111,14 @@ def _check_utf8(path: Path) -> None:
                 ) from None
 
 
-def _read_csv(path: Path, limits: Limits) -> Iterator[Story | Rejected]:
+def _read_csv(path: Path, limits: Limits, default_source: str) -> Iterator[Story | Rejected]:
     _check_utf8(path)
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        yield from _csv_rows(path, csv.DictReader(handle), limits)
+        yield from _csv_rows(path, csv.DictReader(handle), limits, default_source)
 
 
 def _csv_rows(
-    path: Path, reader: csv.DictReader[str], limits: Limits
+    path: Path, reader: csv.DictReader[str], limits: Limits, default_source: str
 ) -> Iterator[Story | Rejected]:
     columns = [c for c in reader.fieldnames or [] if c]
     if not {"text", "headline"} & set(columns):
@@ -105,7 +130,7 @@ def _csv_rows(
         story: dict[str, Any] = {k: v for k, v in row.items() if k and v not in (None, "")}
         if "headline" not in story and "text" in story:
             story["headline"] = story.pop("text")
-        story.setdefault("source", "csv")
+        story.setdefault("source", default_source)
         if "id" not in story and "headline" in story:
             story["id"] = hashlib.sha1(str(story["headline"]).encode()).hexdigest()[:16]
         value = json.dumps(story, ensure_ascii=False).encode("utf-8")

@@ -261,3 +261,23 @@ class RollupState(Base):
     sweep_hour: Mapped[datetime | None] = mapped_column(
         Timestamp, doc="next hour the background re-check recomputes"
     )
+
+
+class Silence(Base):
+    """A person's mute on alert scopes (0006): while active, a matching scope opens no alert and
+    sends no `alert.firing`. `matcher` is a scope name, or a glob pattern (`Energy*`) that must
+    match the whole scope when `is_glob`."""
+
+    __tablename__ = "silences"
+    __table_args__ = (Index("ix_silences_ends_at", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    matcher: Mapped[str] = mapped_column(String(256))
+    is_glob: Mapped[bool] = mapped_column(Boolean, default=False)
+    starts_at: Mapped[datetime] = mapped_column(Timestamp)
+    ends_at: Mapped[datetime] = mapped_column(Timestamp)
+    created_by: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    expired_at: Mapped[datetime | None] = mapped_column(Timestamp, doc="ended early, by hand")
+    expired_by: Mapped[str | None] = mapped_column(String(128))

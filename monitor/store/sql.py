@@ -19,6 +19,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from monitor.store.models import Classification, Story
 
 MARKET = "*"  # the alert scope of the whole market (every topic together)
+# The origin "topic" of stories written by `monitor import` (a Kafka topic cannot hold ':').
+IMPORT_PREFIX = "import:"
 
 
 def as_utc(moment: datetime) -> datetime:

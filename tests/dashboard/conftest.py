@@ -5,10 +5,13 @@ seeded PostgreSQL database the pages are pointed at.
 from __future__ import annotations
 
 import itertools
+import shutil
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,11 +19,14 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.dashboard_server import start_dashboard, stop_dashboard
+from monitor.dashboard_server import APP, start_dashboard, stop_dashboard
 from monitor.store.models import Alert
 from monitor.store.sql import MARKET
 from tests.factories import add_alert, add_dead_letter, add_story
 from tests.ingest.conftest import free_port
+
+# The dashboard's modules import each other by name, as Streamlit runs them; so do their tests.
+sys.path.insert(0, str(APP.parent))
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 _ids = itertools.count(1)
@@ -157,18 +163,20 @@ def wait_for(check: Any, timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
-@pytest.fixture
-def dashboard_url(pg_url: str, tmp_path: Path) -> Iterator[str]:
-    """The dashboard served by `streamlit run` against the test database (seed it in the test)."""
+@contextmanager
+def serve_dashboard(database_url: str, log_path: Path, **env: str) -> Iterator[str]:
+    """`streamlit run` on a free port against `database_url` (a dead broker unless `env` names
+    one); yields its URL once it answers, stops it after."""
     port = free_port()
-    log = (tmp_path / "streamlit.log").open("wb")
+    log = log_path.open("wb")
     process = start_dashboard(
         host="127.0.0.1",
         port=port,
         env={
-            "MONITOR_DATABASE__URL": pg_url,
+            "MONITOR_DATABASE__URL": database_url,
             "MONITOR_KAFKA__BOOTSTRAP_SERVERS": "127.0.0.1:1",
             "MONITOR_DASHBOARD__REFRESH_S": "2",
+            **env,
         },
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -184,3 +192,46 @@ def dashboard_url(pg_url: str, tmp_path: Path) -> Iterator[str]:
     finally:
         stop_dashboard(process, timeout=5)
         log.close()
+
+
+@pytest.fixture
+def dashboard_url(pg_url: str, tmp_path: Path) -> Iterator[str]:
+    """The dashboard served by `streamlit run` against the test database (seed it in the test)."""
+    with serve_dashboard(pg_url, tmp_path / "streamlit.log") as url:
+        yield url
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+@pytest.fixture
+def page() -> Iterator[Any]:
+    """A Playwright page in Debian's headless Chromium (never `playwright install`)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (scripts/install-system-deps.sh installs it)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            yield browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        finally:
+            browser.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """The whole page, saved under artifacts/screenshots/ (git-ignored). Streamlit scrolls
+    inside its own container, so the viewport grows to the content's height first."""
+    size = page.viewport_size
+    height = page.evaluate(
+        "document.querySelector('[data-testid=\"stMainBlockContainer\"]').scrollHeight + 120"
+    )
+    page.set_viewport_size({"width": size["width"], "height": int(min(max(height, 600), 6000))})
+    page.wait_for_timeout(1000)  # let Vega lay out at the new size
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
+    return path

@@ -239,7 +239,7 @@ def test_every_page_works_on_sqlite(
     monkeypatch.setenv("MONITOR_DATABASE__URL", url)
     expected = {
         "overview": "Gold | Metals | Materials",
-        "alerts": "No alerts yet",
+        "alerts": "No alerts here",
         "news": "Sqlite story: copper rallies",
         "pipeline": "lstm-sqlite",
     }
@@ -279,3 +279,52 @@ def test_acknowledging_with_a_read_only_role_says_it_cannot_write(
     with clean_db() as session:
         alert = session.get(Alert, firing.id)
         assert alert is not None and alert.acknowledged_by is None
+
+
+def test_overview_reads_its_range_from_the_link(open_page: OpenPage, seeded: dict) -> None:
+    week = open_page("overview", range="7d")
+    assert week.selectbox(key="overview_range").value == "Last 7 days"
+    assert {m.label: m.value for m in week.metric}["Stories"] == "8"
+    start, end = NOW - timedelta(hours=3), NOW - timedelta(hours=1)
+    custom = open_page(
+        "overview", **{"from": f"{start:%Y-%m-%dT%H:%MZ}", "to": f"{end:%Y-%m-%dT%H:%MZ}"}
+    )
+    assert custom.selectbox(key="overview_range").value == "Custom range…"
+    assert {m.label: m.value for m in custom.metric}["Stories"] == "1"  # only Acme, 2 h ago
+    broken = text_of(open_page("overview", **{"from": "yesterday", "to": "today"}))
+    assert "Ignoring the link's time range" in broken and "is not a time" in broken
+
+
+def test_every_time_is_in_the_chosen_zone(open_page: OpenPage, seeded: dict) -> None:
+    at = open_page("news", tz="America/New_York")
+    page = text_of(at)
+    published = seeded_time(at, "Acme shares rise")
+    assert "published (America/New_York)" in page
+    assert published.endswith(("EST", "EDT")) and "UTC" not in published
+
+
+def seeded_time(at: AppTest, headline: str) -> str:
+    """The published time in the News table's row of `headline`."""
+    table = next(h.proto.body for h in at.get("html") if headline in h.proto.body)
+    row = next(r for r in table.split("<tr>") if headline in r)
+    return re.sub(r"<[^>]+>", "|", row).strip("|").split("|")[0]
+
+
+def test_resolved_alerts_with_their_duration(open_page: OpenPage, seeded: dict) -> None:
+    at = open_page("alerts")
+    at.radio(key="alerts_status").set_value("Resolved").run()
+    table = at.dataframe[0].value
+    assert table["status"].tolist() == ["resolved"]
+    assert table["duration"].tolist() == ["1 h 0 min"]
+    assert table["severity"].tolist() == ["🟥 critical"]  # a 20-point rise at z 8.1 vs 3.0
+
+
+def test_window_stories_are_sorted_and_paged(open_page: OpenPage, seeded: dict) -> None:
+    firing: Alert = seeded["firing"]
+    at = open_page("alerts", alert_id=str(firing.id))
+    page = text_of(at)
+    assert "The window's stories** (6;" in page  # the six oil stories in its window
+    at.selectbox(key=f"alert_{firing.id}_order").select("oldest first").run()
+    table = next(h.proto.body for h in at.get("html") if "Crude slumps" in h.proto.body)
+    assert table.index("collapse 5") < table.index("collapse 0")  # oldest first
+    assert len(at.get("download_button")) == 1

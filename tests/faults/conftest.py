@@ -9,5 +9,6 @@ from tests.dashboard.conftest import (  # noqa: F401  (fixtures)
     make_alert,
     make_dead_letter,
     make_story,
+    page,
 )
 from tests.ingest.conftest import own_broker, pipeline  # noqa: F401  (fixtures)

@@ -4,8 +4,7 @@ script they ask for), the tables still render, and nothing in the database chang
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -20,7 +19,6 @@ WORD_JOINER = "\u2060"
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 EVIL = "evil.example"
 PHISH = f"[Renew your session](https://{EVIL}/login)"
 HEADLINE = (
@@ -66,19 +64,6 @@ def hostile(
     alert = make_alert(story_ids=stories, acknowledged_by=NAME, acknowledged_at=NOW)
     make_dead_letter(error=REASON)
     return {"alert": alert, "stories": stories}
-
-
-@pytest.fixture
-def page() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            yield browser.new_page(viewport={"width": 1400, "height": 1000})
-        finally:
-            browser.close()
 
 
 def snapshot(sessions: sessionmaker[Session]) -> list[tuple[Any, ...]]:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.store.models import Classification, DeadLetter, Story
 from monitor.store.sql import as_utc
-from monitor.store.writes import DeadLetterRow, StoryRow, write_batch
+from monitor.store.writes import DeadLetterRow, Origin, StoryRow, already_applied, write_batch
 from tests.factories import NewStory
 
 pytestmark = pytest.mark.integration
@@ -110,3 +110,53 @@ def test_now_stamps_every_time_the_write_path_records(sessions: sessionmaker[Ses
         letter = session.scalars(sa.select(DeadLetter)).one()
     stamps = {story.ingested_at, story.updated_at, classification.classified_at, letter.received_at}
     assert {as_utc(stamp) for stamp in stamps} == {moment}
+
+
+def imported(external_id: str, line: int, origin: str = "import:archive.jsonl", **changes: Any):  # type: ignore[no-untyped-def]
+    return replace(make_row(external_id, offset=line, **changes), kafka_topic=origin)
+
+
+def test_an_import_never_overwrites_a_story_from_another_origin(
+    sessions: sessionmaker[Session],
+) -> None:
+    write(sessions, [make_row("live", offset=5, headline="corrected live")])
+    result = write(sessions, [imported("live", 1, headline="archived original")])
+    assert result.duplicates == 1
+    write(sessions, [imported("old", 1, headline="first archive")])
+    other = write(sessions, [imported("old", 9, "import:other.csv", headline="second archive")])
+    assert other.duplicates == 1  # another file's copy does not replace it either
+    with sessions() as session:
+        headlines = dict(session.execute(sa.select(Story.external_id, Story.headline)).all())
+    assert headlines == {"live": "corrected live", "old": "first archive"}
+
+
+def test_an_import_updates_its_own_lines_and_kafka_updates_an_import(
+    sessions: sessionmaker[Session],
+) -> None:
+    write(sessions, [imported("s1", 3, headline="line 3")])
+    assert write(sessions, [imported("s1", 3, headline="line 3 again")]).duplicates == 1
+    assert write(sessions, [imported("s1", 8, headline="line 8")]).updated == 1
+    assert write(sessions, [make_row("s1", offset=1, headline="from the wire")]).updated == 1
+    with sessions() as session:
+        story = session.scalars(sa.select(Story)).one()
+    assert (story.headline, story.version, story.kafka_topic) == ("from the wire", 3, "news")
+
+
+def test_already_applied_agrees_with_the_write(sessions: sessionmaker[Session]) -> None:
+    write(sessions, [make_row("live", offset=5), imported("mine", 4)])
+    candidates = [
+        imported("live", 1),  # stored from Kafka: never
+        imported("mine", 4),  # this very line: already applied
+        imported("mine", 2),  # an older line: no
+        imported("mine", 6),  # a later line: applies
+        imported("new", 7),  # not stored: applies
+    ]
+    origins = [
+        Origin(r.source, r.external_id, r.kafka_topic, r.kafka_partition, r.kafka_offset)
+        for r in candidates
+    ]
+    with sessions() as session:
+        skipped = already_applied(session, origins)
+    assert skipped == set(origins[:3])
+    result = write(sessions, candidates[3:])
+    assert (result.inserted, result.updated, result.duplicates) == (1, 1, 0)

@@ -1,22 +1,28 @@
-"""Alerts: what fired, the numbers that justified it, the stories behind it; acknowledge it.
+"""Alerts, the on-call desk: what fired and how bad (severity), the numbers that justified it,
+every story of its window (paged, sortable, CSV), who owns it (acknowledge), silences, and what
+resolved and after how long.
 
-`?alert_id=N` opens one alert (webhook payloads link here).
+`?alert_id=N` opens one alert (webhook payloads link here); the list's range is in the URL too.
 """
 
 from __future__ import annotations
 
-import html
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import charts
 import common
+import desk
 import pandas as pd
 import streamlit as st
+import timeframe
+import timepick
 from sqlalchemy.exc import DBAPIError
 
+from monitor.alerts import silences
 from monitor.store import queries
 
 st.title("🚨 Alerts")
+STATUSES = {"Firing": "firing", "Resolved": "resolved", "All": None}
 
 
 def selected_alert_id() -> int | None:
@@ -85,19 +91,28 @@ def acknowledge(alert: queries.AlertRow) -> None:
         st.rerun()
 
 
-def stories_table(frame: pd.DataFrame) -> None:
-    """Headlines as links, newest first: what drove the alert."""
-    rows = []
-    for story in frame.itertuples():
-        headline = common.headline_html(story.headline, story.url)
-        color = common.SENTIMENT_COLORS.get(story.sentiment, "#999")
-        rows.append(
-            f"<tr><td style='white-space:nowrap'>{common.fmt_time(story.published_at)}</td>"
-            f"<td>{html.escape(story.source)}</td><td>{headline}</td>"
-            f"<td style='color:{color};white-space:nowrap'>{html.escape(story.sentiment)} "
-            f"{story.sentiment_confidence:.0%}</td></tr>"
-        )
-    common.html_table(["published", "source", "headline", "sentiment"], rows)
+def context_chart(alert: queries.AlertRow) -> None:
+    """The scope's negative share around the alert, in honest buckets of the display zone."""
+    span = alert.window_end - alert.window_start
+    start = min(alert.window_start - 4 * span, alert.window_start - timedelta(hours=2))
+    end = (alert.resolved_at or alert.window_end) + max(span, timedelta(minutes=30))
+    around = timeframe.absolute(start, end)
+    topics = None if alert.scope == queries.MARKET else [alert.scope]
+    index, base_s = common.sentiment_index(around, topics=topics)
+    if index.empty:
+        st.info("No classified stories around this alert's window.")
+        return
+    scoped = queries.market_index(index) if alert.scope == queries.MARKET else index
+    label = "Market" if alert.scope == queries.MARKET else alert.scope
+    series = common.honest_series(scoped, around, base_s, topics=[label])
+    st.altair_chart(
+        charts.alert_chart(
+            series,
+            window=(alert.window_start, alert.window_end),
+            baseline_share=alert.baseline_share,
+        ),
+        width="stretch",
+    )
 
 
 def detail(alert_id: int) -> None:
@@ -106,88 +121,121 @@ def detail(alert_id: int) -> None:
         if alert is None:
             st.warning(f"There is no alert #{alert_id}.")
             return
-        topics = None if alert.scope == queries.MARKET else [alert.scope]
-        span = alert.window_end - alert.window_start
-        start = min(alert.window_start - 4 * span, alert.window_start - timedelta(hours=2))
-        end = (alert.resolved_at or alert.window_end) + max(span, timedelta(minutes=30))
-        bucket_s = max(60, int(span.total_seconds() // 6) // 60 * 60)
-        index = queries.sentiment_index(db, start=start, end=end, bucket_s=bucket_s, topics=topics)
-        stories = queries.stories_by_ids(db, ids=alert.story_ids)
-    if alert.scope == queries.MARKET:
-        index = queries.market_index(index)
+        end = alert.resolved_at or datetime.now(UTC)
+        muting = silences.silencing(silences.active_silences(db), alert.scope)
+        past = silences.covering(db, scope=alert.scope, start=alert.opened_at, end=end)
 
-    badge = "🔴 firing" if alert.status == "firing" else "🟢 resolved"
-    st.subheader(f"#{alert.id} · {common.md(alert.label)} · {badge}")
+    status = "🔴 firing" if alert.status == "firing" else "🟢 resolved"
+    muted = " · 🔕 silenced" if alert.status == "firing" and muting else ""
+    st.subheader(f"#{alert.id} · {common.md(alert.label)} · {status} · {desk.badge(alert)}{muted}")
     resolved = f", resolved {common.fmt_time(alert.resolved_at)}" if alert.resolved_at else ""
     st.caption(
-        f"Opened {common.fmt_time(alert.opened_at)} ({common.ago(alert.opened_at)}){resolved}"
+        f"Opened {common.fmt_time(alert.opened_at)} ({common.ago(alert.opened_at)}){resolved} · "
+        f"{desk.alert_duration(alert)} · severity from the statistic and the size of the rise"
     )
+    desk.silence_note(alert, muting, past)
     justification(alert)
     acknowledge(alert)
-    if index.empty:
-        st.info("No classified stories around this alert's window.")
-    else:
-        st.altair_chart(charts.alert_chart(index, alert, start, end), width="stretch")
-    st.markdown(f"**Stories that drove it** ({len(stories)} of {len(alert.story_ids)} listed)")
-    if stories.empty:
-        st.caption("The alert lists no stories that are still stored.")
-    else:
-        stories_table(stories)
+    if alert.status == "firing" and muting is None:
+        with st.expander("🔕 Silence this scope"):
+            desk.silence_form(f"alert_{alert.id}", scope=alert.scope)
+    context_chart(alert)
+    desk.window_stories(alert)
 
 
-def listing() -> None:
+def listing(frame: timeframe.Timeframe | None, status: str | None) -> None:
     with common.session() as db:
-        alerts = queries.list_alerts(db, limit=200)
+        alerts = queries.list_alerts(
+            db,
+            status=status,
+            opened_from=frame.start if frame else None,
+            opened_to=frame.end if frame else None,
+            limit=500,
+        )
+        muted = silences.active_silences(db)
     if not alerts:
-        st.info("No alerts yet. The spike detector (`monitor schedule`) opens them.", icon="🔕")
+        st.info("No alerts here. The spike detector (`monitor schedule`) opens them.", icon="🔕")
         return
-    frame = pd.DataFrame(
+    zone = common.display_zone()
+    now = datetime.now(UTC)
+
+    def local(moment: datetime | None) -> pd.Timestamp | None:
+        return pd.Timestamp(timeframe.to_wall(moment, zone)) if moment else None
+
+    table = pd.DataFrame(
         [
             {
                 "id": a.id,
+                "severity": desk.badge(a),
                 "status": a.status,
                 "scope": a.label,
-                "opened": a.opened_at,
+                "opened": local(a.opened_at),
+                "resolved": local(a.resolved_at),
+                "duration": desk.alert_duration(a, now),
                 "observed": a.observed_share,
                 "baseline": a.baseline_share,
                 "statistic": a.statistic,
-                "threshold": a.threshold,
                 "stories": a.window_count,
                 "acknowledged by": a.acknowledged_by or "",
+                "silenced": a.status == "firing" and silences.silencing(muted, a.scope) is not None,
                 "link": f"alerts?alert_id={a.id}",
             }
             for a in alerts
         ]
     )
-    firing = frame[frame["status"] == "firing"]
+    firing = table[table["status"] == "firing"]
     st.markdown(
-        f"**{len(firing)} firing**, {len(frame) - len(firing)} resolved (newest 200). "
+        f"**{len(firing)} firing**, {len(table) - len(firing)} resolved (newest 500). "
         + " · ".join(
             f"[#{r.id} {common.md(r.scope)}](alerts?alert_id={r.id})" for r in firing.itertuples()
         )
     )
     st.dataframe(
-        frame,
+        table,
         hide_index=True,
         width="stretch",
         column_config={
-            "opened": st.column_config.DatetimeColumn("opened", format="YYYY-MM-DD HH:mm"),
+            "opened": st.column_config.DatetimeColumn(
+                f"opened ({zone.key})", format="YYYY-MM-DD HH:mm"
+            ),
+            "resolved": st.column_config.DatetimeColumn(
+                f"resolved ({zone.key})", format="YYYY-MM-DD HH:mm"
+            ),
             "observed": st.column_config.NumberColumn("observed share", format="percent"),
             "baseline": st.column_config.NumberColumn("baseline share", format="percent"),
             "statistic": st.column_config.NumberColumn(format="%.2f"),
-            "threshold": st.column_config.NumberColumn(format="%.2f"),
+            "silenced": st.column_config.CheckboxColumn("🔕"),
             "link": st.column_config.LinkColumn("open", display_text="open ↗"),
         },
     )
 
 
-@common.live
-def render() -> None:
-    alert_id = selected_alert_id()
-    if alert_id is not None:
+alert_id = selected_alert_id()
+if alert_id is not None:
+
+    @common.live
+    def render_detail() -> None:
+        assert alert_id is not None
         detail(alert_id)
-        st.divider()
-    listing()
+
+    render_detail()
+    st.divider()
+
+st.subheader("All alerts")
+controls = st.columns([2, 3, 3], vertical_alignment="bottom")
+listed = timepick.range_picker(
+    "alerts", default="7d", allow_any=True, label="Opened", at=controls[0]
+)
+status_label = controls[1].radio(
+    "Status", list(STATUSES), index=2, horizontal=True, key="alerts_status"
+)
 
 
-render()
+@common.live(every=timepick.refresh_every(listed))
+def render_list() -> None:
+    listing(listed, STATUSES[status_label])
+
+
+render_list()
+with st.expander("🔕 Silences"), common.db_guard():
+    desk.silences_section()

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
+from datetime import datetime
 
 import common
 import streamlit as st
+import timeframe
+import timepick
 
 from monitor.nlp.labels import SENTIMENTS, TOPICS
 from monitor.store import queries
 
 PAGE_SIZE = 50
-ANY_TIME = "Any time"
 
 st.title("📰 News")
 
@@ -30,11 +31,15 @@ class Choice:
     topics: tuple[str, ...]
     sentiments: tuple[str, ...]
     sources: tuple[str, ...]
-    time_range: common.TimeRange | None
+    preset: timeframe.Preset | None  # a moving range, read up to now at each refresh
+    fixed: tuple[datetime, datetime] | None  # an absolute range
     text: str
 
     def to_filter(self) -> queries.NewsFilter:
-        start, end = self.time_range.bounds() if self.time_range else (None, None)
+        start, end = self.fixed or (None, None)
+        if self.preset is not None:
+            moving = timeframe.from_preset(self.preset)
+            start, end = moving.start, moving.end
         return queries.NewsFilter(
             topics=self.topics,
             sentiments=self.sentiments,
@@ -56,11 +61,13 @@ def filters() -> Choice | None:
     topics = row[0].multiselect("Topic", TOPICS, key="news_topics")
     sentiments = row[1].multiselect("Sentiment", SENTIMENTS, key="news_sentiments")
     chosen_sources = row[2].multiselect("Source", sources, key="news_sources")
-    ranges = [r.label for r in common.RANGES] + [ANY_TIME]
-    range_label = row[3].selectbox("Published", ranges, index=2, key="news_range")
     text = row[4].text_input("Search headlines", key="news_text", placeholder="e.g. merger")
-    time_range = None if range_label == ANY_TIME else common.RANGES[ranges.index(range_label)]
-    return Choice(tuple(topics), tuple(sentiments), tuple(chosen_sources), time_range, text)
+    picked = timepick.range_picker(
+        "news", default="24h", allow_any=True, label="Published", at=row[3]
+    )
+    preset = picked.preset if picked else None
+    fixed = (picked.start, picked.end) if picked and preset is None else None
+    return Choice(tuple(topics), tuple(sentiments), tuple(chosen_sources), preset, fixed, text)
 
 
 def pager(has_more: bool) -> None:
@@ -73,25 +80,6 @@ def pager(has_more: bool) -> None:
     if right.button("Older →", disabled=not has_more, key="news_older"):
         st.session_state["news_page"] = page + 1
         st.rerun()
-
-
-def story_rows(page: queries.NewsPage) -> list[str]:
-    rows = []
-    for story in page.rows.itertuples():
-        headline = common.headline_html(story.headline, story.url)
-        updated = " <span style='color:#888'>(updated)</span>" if story.version > 1 else ""
-        color = common.SENTIMENT_COLORS.get(story.sentiment, "#999")
-        rows.append(
-            "<tr>"
-            f"<td style='white-space:nowrap;color:#666'>{common.fmt_time(story.published_at)}</td>"
-            f"<td>{html.escape(story.source)}</td>"
-            f"<td>{headline}{updated}</td>"
-            f"<td>{html.escape(story.topic)}</td>"
-            f"<td style='white-space:nowrap'><span style='color:{color};font-weight:600'>"
-            f"● {html.escape(story.sentiment)}</span> {story.sentiment_confidence:.0%}</td>"
-            "</tr>"
-        )
-    return rows
 
 
 chosen = filters()
@@ -112,9 +100,7 @@ if chosen is not None:
         if page.rows.empty:
             st.info("No stories match these filters.", icon="🔍")
         else:
-            common.html_table(
-                ["published", "source", "headline", "topic", "sentiment"], story_rows(page)
-            )
+            common.story_table(page.rows)
         pager(page.has_more)
 
     render()

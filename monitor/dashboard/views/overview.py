@@ -2,26 +2,37 @@
 
 from __future__ import annotations
 
+import html
+
 import charts
 import common
+import honest
+import pandas as pd
 import streamlit as st
+import timepick
 
+from monitor.alerts import silences
 from monitor.nlp.labels import TOPICS
 from monitor.store import queries
 
 st.title("📈 Market sentiment")
 
-controls = st.columns([2, 2, 5])
-with controls[0]:
-    time_range = common.range_picker("overview_range")
-with controls[1]:
-    measure_label = st.radio(
-        "Topic measure", ["Negative share", "Mean score"], horizontal=True, key="overview_measure"
-    )
+controls = st.columns([2, 2, 2, 3], vertical_alignment="bottom")
+frame = timepick.range_picker("overview", default="24h", at=controls[0])
+assert frame is not None  # no "Any time" here
+measure_label = controls[1].radio(
+    "Topic measure", ["Negative share", "Mean score"], horizontal=True, key="overview_measure"
+)
+smooth = controls[2].toggle(
+    "Smoothed (EWMA)",
+    key="overview_smooth",
+    help="An exponentially weighted share (half-life 3 buckets): negatives over stories, so a "
+    "busy bucket weighs more than a thin one. Missing where the weighted count is too small.",
+)
 measure = "negative_share" if measure_label == "Negative share" else "mean_score"
 
 
-def firing_banner(alerts: list[queries.AlertRow]) -> None:
+def firing_banner(alerts: list[queries.AlertRow], held: list[silences.SilenceRow]) -> None:
     """Firing alerts first and loud: they are why someone opens the dashboard."""
     if not alerts:
         st.success("No alerts firing.", icon="✅")
@@ -29,6 +40,8 @@ def firing_banner(alerts: list[queries.AlertRow]) -> None:
     for alert in alerts:
         who = alert.acknowledged_by
         ack = f" · acknowledged by {common.md(who)}" if who else ""
+        silence = silences.silencing(held, alert.scope)
+        muted = f" · 🔕 silenced until {common.fmt_time(silence.ends_at)}" if silence else ""
         with st.container(border=True):
             left, right = st.columns([6, 1], vertical_alignment="center")
             left.markdown(
@@ -36,7 +49,7 @@ def firing_banner(alerts: list[queries.AlertRow]) -> None:
                 f"**{alert.observed_share:.0%}** vs "
                 f"baseline {alert.baseline_share:.0%} ({alert.window_negative}/"
                 f"{alert.window_count} stories, z = {alert.statistic:.1f}) · firing since "
-                f"{common.ago(alert.opened_at)}{ack}"
+                f"{common.ago(alert.opened_at)}{ack}{muted}"
             )
             right.page_link(
                 "views/alerts.py",
@@ -46,48 +59,100 @@ def firing_banner(alerts: list[queries.AlertRow]) -> None:
             )
 
 
+def bucket_table(series: honest.Series) -> None:
+    """The numbers behind the market chart, one row per bucket, in the display zone."""
+    zone = series.zone.key
+    rows = []
+    for row in series.frame.itertuples():
+        share = "—" if pd.isna(row.negative_share) else f"{row.negative_share:.1%}"
+        interval = "—" if pd.isna(row.share_low) else f"{row.share_low:.0%}–{row.share_high:.0%}"
+        rows.append(
+            f"<tr><td>{row.bucket:%Y-%m-%d %H:%M}</td><td>{row.stories}</td>"
+            f"<td>{row.negative}</td><td>{share}</td><td>{interval}</td></tr>"
+        )
+    common.html_table(
+        [f"bucket start ({html.escape(zone)})", "stories", "negative", "share", "95% interval"],
+        rows,
+    )
+
+
 @common.live
-def render() -> None:
+def alerts_now() -> None:
     with common.session() as db:
         firing = queries.firing_alerts(db)
-    firing_banner(firing)
+        held = silences.active_silences(db)
+    firing_banner(firing, held)
 
-    index = common.sentiment_index(time_range)
+
+def kpis(market: pd.DataFrame, firing: int) -> None:
+    stories = int(market["stories"].sum())
+    negative = int(market["negative"].sum())
+    low, high = honest.wilson(pd.Series([negative]), pd.Series([stories]))
+    cols = st.columns(4)
+    cols[0].metric("Stories", f"{stories:,}")
+    cols[1].metric(
+        "Negative share",
+        f"{negative / stories:.1%}",
+        help=f"95% interval {low.iloc[0]:.1%} – {high.iloc[0]:.1%}",
+    )
+    cols[2].metric("Mean sentiment score", f"{market['score_sum'].sum() / stories:+.2f}")
+    cols[3].metric("Alerts firing", firing)
+
+
+@common.live(every=timepick.refresh_every(frame))
+def render() -> None:
+    zone = common.display_zone()
+    index, base_s = common.sentiment_index(frame)
     if index.empty:
         st.info(
-            f"No classified stories in the {time_range.label.lower()}. Stories appear here as "
-            "`monitor consume` classifies them.",
+            f"No classified stories in the {common.md(frame.label(zone))}. Stories appear here "
+            "as `monitor consume` classifies them (or `monitor import` backfills them).",
             icon="📭",
         )
         return
-    market = queries.market_index(index)
-    stories = int(market["stories"].sum())
-    negative_share = market["negative"].sum() / stories
-    mean_score = market["score_sum"].sum() / stories
-    kpis = st.columns(4)
-    kpis[0].metric("Stories", f"{stories:,}")
-    kpis[1].metric("Negative share", f"{negative_share:.1%}")
-    kpis[2].metric("Mean sentiment score", f"{mean_score:+.2f}")
-    kpis[3].metric("Alerts firing", len(firing))
+    with common.session() as db:
+        firing = len(queries.firing_alerts(db))
+    market_index = queries.market_index(index)
+    kpis(market_index, firing)
 
+    market = common.honest_series(market_index, frame, base_s, topics=["Market"])
     st.subheader("Market")
-    st.altair_chart(charts.market_chart(market, time_range.bucket_s), width="stretch")
-
-    st.subheader("Negative share by topic")
-    st.altair_chart(charts.topic_heatmap(index, time_range.bucket_s), width="stretch")
+    st.caption(
+        f"Buckets of {market.width} · a bucket with fewer than "
+        f"{common.settings().dashboard.min_bucket_stories} stories shows no share (a gap); the "
+        "band is the 95% Wilson interval"
+    )
+    st.altair_chart(charts.market_chart(market, smooth=smooth), width="stretch")
+    with st.expander("Numbers behind the market chart"):
+        bucket_table(market)
 
     by_volume = index.groupby("topic")["stories"].sum().sort_values(ascending=False)
+    # A topic holds a fraction of the market's stories: its buckets are sized to its volume.
+    topic_width = honest.display_bucket_s(
+        frame.span,
+        int(by_volume.mean()),
+        base_s=base_s,
+        min_stories=common.settings().dashboard.min_bucket_stories,
+    )
+    topics = common.honest_series(
+        index, frame, base_s, topics=by_volume.index.tolist(), width_s=topic_width
+    )
+    st.subheader("Negative share by topic")
+    st.caption(
+        f"{topics.width} buckets (sized to a typical topic's volume) · grey: too few stories"
+    )
+    st.altair_chart(charts.topic_heatmap(topics), width="stretch")
+
     # Every known topic stays an option, so a live refresh never invalidates a selection.
     options = by_volume.index.tolist() + [t for t in TOPICS if t not in by_volume.index]
     chosen = st.multiselect(
-        "Topics to compare",
-        options,
-        default=by_volume.index[:4].tolist(),
-        key="overview_topics",
+        "Topics to compare", options, default=by_volume.index[:4].tolist(), key="overview_topics"
     )
     if chosen:
-        lines = index[index["topic"].isin(chosen)]
-        st.altair_chart(charts.topic_lines(lines, measure), width="stretch")
+        panels = honest.Series(
+            topics.frame[topics.frame["topic"].isin(chosen)], topics.width_s, topics.zone
+        )
+        st.altair_chart(charts.topic_panels(panels, measure, smooth=smooth))
 
     table = (
         index.groupby("topic")[["stories", "negative", "score_sum"]]
@@ -112,4 +177,5 @@ def render() -> None:
     )
 
 
+alerts_now()
 render()

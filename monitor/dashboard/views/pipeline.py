@@ -12,11 +12,12 @@ import charts
 import common
 import pandas as pd
 import streamlit as st
+import timeframe
 
 from monitor.store import queries
 
 LAG_TIMEOUT_S = 3.0
-THROUGHPUT_RANGES = common.RANGES[:3]  # per-minute bars past a day are unreadable
+THROUGHPUT_RANGES = timeframe.PRESETS[:3]  # per-minute bars past a day are unreadable
 
 st.title("⚙️ Pipeline")
 
@@ -155,25 +156,25 @@ def validation_figures(metrics: dict[str, Any], name: str, in_use: str | None) -
 range_label = st.columns([1, 3])[0].selectbox(
     "Throughput range", [r.label for r in THROUGHPUT_RANGES], index=0, key="pipeline_range"
 )
-time_range = next(r for r in THROUGHPUT_RANGES if r.label == range_label)
+preset = next(r for r in THROUGHPUT_RANGES if r.label == range_label)
 
 
 @common.live
 def render() -> None:
     lag_section()
-    start, end = time_range.bounds()
+    window = timeframe.from_preset(preset)
     with common.session() as db:
-        throughput = queries.throughput(db, start=start, end=end, bucket_s=60)
+        throughput = queries.throughput(db, start=window.start, end=window.end, bucket_s=60)
         dead = queries.recent_dead_letters(db, limit=100)
         models = queries.models_in_use(db)
 
     st.subheader("Throughput")
     total = int(throughput["stories"].sum())
-    minutes = max(1.0, time_range.span.total_seconds() / 60)
+    minutes = max(1.0, window.span.total_seconds() / 60)
     st.caption(
         f"{total:,} stories ingested in the {range_label.lower()} ({total / minutes:.1f}/min)"
     )
-    st.altair_chart(charts.throughput_chart(throughput), width="stretch")
+    st.altair_chart(charts.throughput_chart(throughput, common.display_zone()), width="stretch")
 
     st.subheader("Dead letters")
     if dead.empty:
@@ -183,13 +184,15 @@ def render() -> None:
             f"**{len(dead)} newest** · latest reason: {common.md(dead['error'].iloc[0])} "
             f"({common.ago(dead['received_at'].iloc[0].to_pydatetime())})"
         )
+        zone = common.display_zone()
+        local = dead["received_at"].dt.tz_convert(zone).dt.tz_localize(None)
         st.dataframe(
-            dead,
+            dead.assign(received_at=local),
             hide_index=True,
             width="stretch",
             column_config={
                 "received_at": st.column_config.DatetimeColumn(
-                    "received", format="YYYY-MM-DD HH:mm:ss"
+                    f"received ({zone.key})", format="YYYY-MM-DD HH:mm:ss"
                 ),
                 "error": st.column_config.TextColumn("reason", width="large"),
             },

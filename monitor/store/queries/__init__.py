@@ -19,11 +19,14 @@ from monitor.store.queries.alerts import (
 )
 from monitor.store.queries.news import (
     NEWS_COLUMNS,
+    WINDOW_ORDERS,
     NewsFilter,
     NewsPage,
+    count_window_stories,
     news_feed,
     news_sources,
     stories_by_ids,
+    window_stories,
 )
 from monitor.store.queries.pipeline import (
     ModelInUse,
@@ -50,6 +53,7 @@ __all__ = [
     "NEWS_COLUMNS",
     "READER_STATEMENT_TIMEOUT_MS",
     "ROLLUP_NAME",
+    "WINDOW_ORDERS",
     "AlertNotFound",
     "AlertRow",
     "AlreadyAcknowledged",
@@ -57,6 +61,7 @@ __all__ = [
     "NewsFilter",
     "NewsPage",
     "acknowledge_alert",
+    "count_window_stories",
     "firing_alerts",
     "floor_hour",
     "get_alert",
@@ -73,4 +78,5 @@ __all__ = [
     "sentiment_index",
     "stories_by_ids",
     "throughput",
+    "window_stories",
 ]

@@ -87,14 +87,21 @@ def list_alerts(
     *,
     status: str | None = None,
     scope: str | None = None,
+    opened_from: datetime | None = None,
+    opened_to: datetime | None = None,
     limit: int = 200,
 ) -> list[AlertRow]:
-    """Alerts newest first, optionally of one status ('firing' / 'resolved') or scope."""
+    """Alerts newest first, optionally of one status ('firing' / 'resolved') or scope, opened
+    in [opened_from, opened_to)."""
     stmt = select(Alert).order_by(Alert.opened_at.desc(), Alert.id.desc()).limit(limit)
     if status:
         stmt = stmt.where(Alert.status == status)
     if scope:
         stmt = stmt.where(Alert.scope == scope)
+    if opened_from is not None:
+        stmt = stmt.where(Alert.opened_at >= opened_from)
+    if opened_to is not None:
+        stmt = stmt.where(Alert.opened_at < opened_to)
     return [AlertRow.from_orm(alert) for alert in session.scalars(stmt)]
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
 from monitor.store.models import Classification, Story
-from monitor.store.sql import current_classification
+from monitor.store.sql import MARKET, current_classification
 
 NEWS_COLUMNS = [
     "story_id",
@@ -72,6 +73,46 @@ def stories_by_ids(session: Session, *, ids: Sequence[int]) -> pd.DataFrame:
         .order_by(Story.published_at.desc(), Story.id.desc())
     )
     return _news_frame(session.execute(stmt).all())
+
+
+# How an alert's window stories can be sorted (each ends with a unique key, so pages are stable).
+WINDOW_ORDERS: dict[str, tuple[Any, ...]] = {
+    "newest first": (Story.published_at.desc(), Story.id.desc()),
+    "oldest first": (Story.published_at.asc(), Story.id.asc()),
+    "most negative first": (Classification.sentiment_score.asc(), Story.id.asc()),
+    "most confident first": (Classification.sentiment_confidence.desc(), Story.id.asc()),
+    "by source": (Story.source.asc(), Story.published_at.desc(), Story.id.desc()),
+}
+
+
+def _window(stmt: Select, *, scope: str, start: datetime, end: datetime) -> Select:
+    """Stories of an alert's window: published in (start, end], as the detector counts them,
+    of the alert's topic (every topic for the market scope)."""
+    stmt = stmt.where(Story.published_at > start, Story.published_at <= end)
+    return stmt if scope == MARKET else stmt.where(Classification.topic == scope)
+
+
+def window_stories(
+    session: Session,
+    *,
+    scope: str,
+    start: datetime,
+    end: datetime,
+    order: str = "newest first",
+    limit: int = 50,
+    offset: int = 0,
+) -> NewsPage:
+    """Every story of an alert's window with its current labels, a page at a time."""
+    stmt = _window(_news_select(), scope=scope, start=start, end=end).order_by(
+        *WINDOW_ORDERS[order]
+    )
+    rows = session.execute(stmt.limit(limit + 1).offset(offset)).all()
+    return NewsPage(_news_frame(rows[:limit]), len(rows) > limit, offset, limit)
+
+
+def count_window_stories(session: Session, *, scope: str, start: datetime, end: datetime) -> int:
+    stmt = select(func.count()).select_from(Story).join(Classification, current_classification())
+    return int(session.scalar(_window(stmt, scope=scope, start=start, end=end)) or 0)
 
 
 def _news_frame(rows: Sequence[object]) -> pd.DataFrame:
