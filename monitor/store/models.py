@@ -154,7 +154,13 @@ class Alert(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     fingerprint: Mapped[str] = mapped_column(String(128))
-    scope: Mapped[str] = mapped_column(String(64), doc="topic name, or '*' for the market")
+    scope: Mapped[str] = mapped_column(String(64), doc="topic name, '*' (market), or a ticker")
+    scope_kind: Mapped[str] = mapped_column(
+        String(16), default="topic", server_default="topic", doc="topic | entity"
+    )
+    signal: Mapped[str] = mapped_column(
+        String(16), default="share", server_default="share", doc="share | volume"
+    )
     status: Mapped[str] = mapped_column(String(16), default="firing")
     window_start: Mapped[datetime] = mapped_column(Timestamp)
     window_end: Mapped[datetime] = mapped_column(Timestamp)
@@ -281,3 +287,45 @@ class Silence(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     expired_at: Mapped[datetime | None] = mapped_column(Timestamp, doc="ended early, by hand")
     expired_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class StoryEntity(Base):
+    """A company a story names (0007), keyed by the dictionary's ticker, with the sentiment
+    towards it. Written in the story's transaction; an update of the story replaces its rows."""
+
+    __tablename__ = "story_entities"
+    __table_args__ = (Index("ix_story_entities_entity", "entity", "story_id"),)
+
+    story_id: Mapped[int] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
+    )
+    entity: Mapped[str] = mapped_column(String(64), primary_key=True, doc="ticker, or the name")
+    mention: Mapped[str] = mapped_column(String(256), doc="the text as it appears in the story")
+    span_start: Mapped[int | None] = mapped_column(Integer, doc="character span in model text")
+    span_end: Mapped[int | None] = mapped_column(Integer)
+    matched_by: Mapped[str] = mapped_column(String(16), doc="ticker | cashtag | name")
+    sector: Mapped[str | None] = mapped_column(String(64))
+    sentiment: Mapped[str] = mapped_column(String(16))
+    confidence: Mapped[float] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float, doc="p(positive) - p(negative) towards it")
+    from_mention: Mapped[bool] = mapped_column(
+        Boolean, doc="False: the story's sentiment stands in (no entity head, or no span)"
+    )
+
+
+class EntityHourly(Base):
+    """Current entity sentiment per hour of `published_at` and entity (0007): the Company page,
+    top movers and watchlist baselines. Derived by `monitor.store.rollup`; never written by
+    ingestion."""
+
+    __tablename__ = "entity_hourly"
+    __table_args__ = (Index("ix_entity_hourly_hour", "hour"),)
+
+    entity: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(Timestamp, primary_key=True)
+    sector: Mapped[str | None] = mapped_column(String(64))
+    stories: Mapped[int] = mapped_column(Integer)
+    negative: Mapped[int] = mapped_column(Integer)
+    neutral: Mapped[int] = mapped_column(Integer)
+    positive: Mapped[int] = mapped_column(Integer)
+    score_sum: Mapped[float] = mapped_column(Float)

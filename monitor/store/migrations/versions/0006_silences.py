@@ -2,7 +2,7 @@
 author and reason, expired by hand or by time. See docs/alerts.md ("Silences").
 
 Revision ID: 0006
-Revises: 0004 (re-chained after 0005 when the entity work merges)
+Revises: 0004
 Create Date: 2026-11-26 12:00:00
 """
 
