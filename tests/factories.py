@@ -23,7 +23,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.store.models import Alert, Story
-from monitor.store.writes import DeadLetterRow, StoryRow, write_batch
+from monitor.store.writes import DeadLetterRow, EntityRow, StoryRow, write_batch
 
 # Kafka offsets only grow, so a re-sent story is always newer than the stored one (and applied).
 _offsets = itertools.count(1)
@@ -46,6 +46,9 @@ class NewStory:
     tickers: list[str] | None = None
     extra: dict[str, Any] | None = None  # unknown fields, kept as sent
     offset: int | None = None  # its Kafka offset (partition 0); None: the next one
+    # entity -> its sentiment, or (sentiment, score); e.g. {"AAPL": "negative"}
+    entities: dict[str, str | tuple[str, float]] | None = None
+    sectors: dict[str, str] | None = None  # entity -> sector
 
     def row(self) -> StoryRow:
         """The `StoryRow` the consumer would hand the write path for this story."""
@@ -72,7 +75,28 @@ class NewStory:
                 "sentiment_score": score,
                 "probabilities": {"sentiment": {self.sentiment: self.confidence}},
             },
+            entities=tuple(self._entity_rows()),
         )
+
+    def _entity_rows(self) -> list[EntityRow]:
+        rows = []
+        for entity, label in (self.entities or {}).items():
+            sentiment, score = label if isinstance(label, tuple) else (label, SCORES[label] * 0.8)
+            rows.append(
+                EntityRow(
+                    entity=entity,
+                    mention=entity,
+                    span_start=None,
+                    span_end=None,
+                    matched_by="ticker",
+                    sector=(self.sectors or {}).get(entity),
+                    sentiment=sentiment,
+                    confidence=0.8,
+                    score=score,
+                    from_mention=True,
+                )
+            )
+        return rows
 
 
 def write_stories(
@@ -110,7 +134,8 @@ def add_story(
     """One story published at `at` and ingested (classified) at `ingested_at`, by default now,
     as the consumer stamps it; its id.
 
-    `fields` are `NewStory`'s: topic, sentiment, confidence, source, external_id, url, score.
+    `fields` are `NewStory`'s: topic, sentiment, confidence, source, external_id, url, score,
+    entities ({"AAPL": "negative"} or {"AAPL": ("negative", -0.7)}), sectors.
     """
     story = NewStory(headline, published_at=at, **fields)
     return write_stories(sessions, [story], model_version=model_version, ingested_at=ingested_at)[0]

@@ -38,8 +38,24 @@ from monitor.store.sql import IMPORT_PREFIX
 
 
 @dataclass(frozen=True)
+class EntityRow:
+    """One company a story names and the sentiment towards it (a `story_entities` row)."""
+
+    entity: str  # the key: the dictionary's ticker, or the name where it has none
+    mention: str
+    span_start: int | None
+    span_end: int | None
+    matched_by: str  # ticker | cashtag | name
+    sector: str | None
+    sentiment: str
+    confidence: float
+    score: float
+    from_mention: bool
+
+
+@dataclass(frozen=True)
 class StoryRow:
-    """A validated story, where it came from, and the model's labels for it."""
+    """A validated story, where it came from, the model's labels for it and its entities."""
 
     source: str
     external_id: str
@@ -54,6 +70,7 @@ class StoryRow:
     kafka_partition: int
     kafka_offset: int
     labels: dict[str, Any]  # Classification columns: topic, sentiment, confidences, ...
+    entities: tuple[EntityRow, ...] = ()  # one per entity key (story_entities)
 
 
 @dataclass(frozen=True)
@@ -80,6 +97,7 @@ class WriteResult:
 STORIES: Table = Base.metadata.tables["stories"]
 CLASSIFICATIONS: Table = Base.metadata.tables["classifications"]
 DEAD_LETTERS: Table = Base.metadata.tables["dead_letters"]
+STORY_ENTITIES: Table = Base.metadata.tables["story_entities"]
 UPDATABLE = (
     "headline", "body", "url", "tickers", "lang", "extra", "published_at", "updated_at",
     "kafka_topic", "kafka_partition", "kafka_offset",
@@ -116,6 +134,7 @@ def write_batch(
                 updated += 1
     if written:
         _replace_classifications(session, written, model_version, now)
+        _replace_entities(session, written)
     stored_dead = _insert_dead_letters(session, dead_letters, now) if dead_letters else 0
     return WriteResult(inserted, updated, len(stories) - len(written), stored_dead)
 
@@ -251,6 +270,20 @@ def _replace_classifications(
             for story_id, (version, row) in written.items()
         ],
     )
+
+
+def _replace_entities(session: Session, written: dict[int, tuple[int, StoryRow]]) -> None:
+    """A written story's entity rows are exactly those of the record written: an update
+    replaces them (a company dropped from the story leaves no row behind)."""
+    connection = session.connection()
+    connection.execute(STORY_ENTITIES.delete().where(STORY_ENTITIES.c.story_id.in_(list(written))))
+    rows = [
+        {"story_id": story_id, **entity.__dict__}
+        for story_id, (_, row) in written.items()
+        for entity in row.entities
+    ]
+    if rows:
+        connection.execute(insert(STORY_ENTITIES), rows)
 
 
 def _insert_dead_letters(session: Session, rows: Sequence[DeadLetterRow], now: datetime) -> int:
