@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import time
 from pathlib import Path
@@ -64,6 +65,29 @@ def measure(classifier: Classifier, rows: dict[str, nlp_data.Labelled], reps: in
     return {"seq_per_s": len(texts) / statistics.median(seconds), "n": len(texts), **scores}
 
 
+def word_spans(text: str, k: int) -> list[tuple[int, int]]:
+    """Up to `k` mention spans: the first, last and middle words of `text` (character spans)."""
+    words = [(m.start(), m.end()) for m in re.finditer(r"\w+", text)]
+    picks = [0, len(words) - 1, len(words) // 2][:k]
+    return sorted({words[i] for i in picks}) if words else []
+
+
+def entity_cost(classifier: Classifier, texts: list[str], reps: int) -> dict[int, float]:
+    """Texts/s of `predict_normalized` with 0, 1 and 3 mentions per text: what each entity
+    asked for costs on top of the story's own forward (they share it)."""
+    rates = {}
+    for k in (0, 1, 3):
+        mentions = [word_spans(t, k) for t in texts]
+        classifier.predict_normalized(texts, mentions=mentions)  # warm-up
+        seconds = []
+        for _ in range(reps):
+            start = time.perf_counter()
+            classifier.predict_normalized(texts, mentions=mentions)
+            seconds.append(time.perf_counter() - start)
+        rates[k] = len(texts) / statistics.median(seconds)
+    return rates
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, default=SHIPPED_CHECKPOINT)
@@ -105,6 +129,18 @@ def main() -> None:
             f"{r['topic']['accuracy']:>11.4f}{r['topic']['macro_f1']:>10.4f}"
         )
     print(f"n = {r['n']} validation texts per pass, median of {args.reps} passes")
+    texts = rows["sentiment"].texts + rows["topic"].texts
+    for label, quantize in (("fp32", False), ("int8 dynamic", True)):
+        classifier = Classifier(
+            load_checkpoint(args.checkpoint), device="cpu", batch_size=256, quantize=quantize
+        )
+        rates = entity_cost(classifier, texts, args.reps)
+        extra = (1 / rates[3] - 1 / rates[0]) / 3 * 1e6
+        print(
+            f"entities, cpu {label}: texts/s with 0 / 1 / 3 mentions each "
+            f"{rates[0]:.0f} / {rates[1]:.0f} / {rates[3]:.0f}; "
+            f"each extra entity costs {extra:.0f} µs per text"
+        )
 
 
 if __name__ == "__main__":

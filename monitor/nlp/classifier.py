@@ -74,7 +74,7 @@ class Classifier:
         batch_size: int = 256,
         max_length: int | None = None,
         quantize: bool = False,
-        mixed_precision: bool = True,
+        mixed_precision: bool = False,
     ) -> None:
         self.version = checkpoint.version
         self.topics = checkpoint.topics

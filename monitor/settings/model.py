@@ -16,4 +16,8 @@ class ModelSettings(BaseModel):
     batch_size: int = Field(256, ge=1, le=65_536, description="texts per model forward")
     max_length: int = Field(64, ge=8, le=512, description="tokens per text (headline + body)")
     quantize: bool = Field(False, description="dynamic int8 quantization on CPU")
-    mixed_precision: bool = Field(True, description="fp16 autocast when the model runs on a GPU")
+    mixed_precision: bool = Field(
+        False,
+        description="fp16 autocast on a GPU; off by default: slower than fp32 for this small LSTM "
+        "on an H200 at the same accuracy (MODEL.md, Speed)",
+    )
