@@ -28,22 +28,22 @@ ENTITY_KEY_PREFIX = f"{ENTITY}:"  # topic names never contain ':' (monitor.nlp.l
 MAX_KEY = 64  # alert_scope_states.scope
 
 
-def fingerprint(scope: str, *, kind: str = TOPIC, signal: str = SHARE) -> str:
-    """One identity per scope (and, for entities, per signal): at most one open alert for it (a
-    partial unique index). Topic fingerprints are `negative-spike:<topic>` as they always were;
-    an entity's are `negative-share:entity:<key>` / `negative-volume:entity:<key>`, so a topic
-    and an entity of the same name never share one."""
+def fingerprint(scope: str, *, kind: str = TOPIC) -> str:
+    """One identity per scope: at most one open alert for it (a partial unique index). Topic
+    fingerprints are `negative-spike:<topic>` as they always were; an entity's are
+    `negative-spike:entity:<key>` (topic names never contain ':'), so a topic and an entity of
+    the same name never share one."""
     if kind == TOPIC:
         return f"negative-spike:{scope}"
-    return f"negative-{signal}:{kind}:{scope}"
+    return f"negative-spike:{kind}:{scope}"
 
 
-def state_key(scope: str, *, kind: str = TOPIC, signal: str = SHARE) -> str:
-    """The alert_scope_states key: the topic itself, or `entity:<signal>:<key>` (an entity key
-    too long for the column is shortened with a hash of it, still unique)."""
+def state_key(scope: str, *, kind: str = TOPIC) -> str:
+    """The alert_scope_states key: the topic itself, or `entity:<key>` (an entity key too long
+    for the column is shortened with a hash of it, still unique)."""
     if kind == TOPIC:
         return scope
-    key = f"{kind}:{signal}:{scope}"
+    key = f"{kind}:{scope}"
     if len(key) <= MAX_KEY:
         return key
     digest = hashlib.sha1(scope.encode()).hexdigest()[:16]
@@ -53,7 +53,7 @@ def state_key(scope: str, *, kind: str = TOPIC, signal: str = SHARE) -> str:
 def open_alerts(*, session: Session, kind: str = TOPIC) -> dict[str, Alert]:
     """Firing alerts of one scope kind, by state key."""
     rows = session.scalars(select(Alert).where(Alert.status == FIRING, Alert.scope_kind == kind))
-    return {state_key(a.scope, kind=kind, signal=a.signal): a for a in rows}
+    return {state_key(a.scope, kind=kind): a for a in rows}
 
 
 def load_states(*, session: Session, kind: str = TOPIC) -> dict[str, AlertScopeState]:

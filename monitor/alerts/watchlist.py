@@ -2,8 +2,7 @@
 alerts").
 
 Scope kind `entity`, one scope per watched entity (`MONITOR_ALERTS__WATCHLIST`: tickers, or `*`
-for every entity with enough stories) and two signals, each with its own lifecycle state,
-fingerprint and alert:
+for every entity with enough stories), tested on two signals:
 
 - `share`: the negative share of the stories about the entity, window vs baseline, with the
   topic detector's test (`stats.spike_test`); the prior is the baseline share over all entities;
@@ -11,8 +10,11 @@ fingerprint and alert:
   baseline rate (`stats.volume_test`, negative-binomial upper tail).
 
 A story counts once per entity (story_entities' key) with the sentiment *towards the entity*.
-Both signals go through the topic alerts' lifecycle (persistence, hysteresis, cooldown), silences,
-severity and the signed webhook outbox, in the caller's transaction (`detector.detect`).
+An entity has one lifecycle (state key `entity:<key>`, fingerprint `negative-spike:entity:<key>`)
+fed by both signals, so one burst of bad news is one alert, whichever signals it trips; the
+alert's `signal` column names the one that drove it and its details keep both tests. It goes
+through the topic alerts' lifecycle (persistence, hysteresis, cooldown), silences, severity and
+the signed webhook outbox, in the caller's transaction (`detector.detect`).
 """
 
 from __future__ import annotations
@@ -42,34 +44,53 @@ from monitor.store.sql import as_utc
 
 log = logging.getLogger(__name__)
 
-SIGNALS = (SHARE, VOLUME)
 SILENCE_PREFIX = f"{ENTITY}:"
 NO_COUNTS = Counts(0, 0, 0, 0)
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Both tests of one entity; `signal` picks which one drives the lifecycle."""
+    """Both tests of one entity, which share one lifecycle: significant when either signal is;
+    its statistic (for hysteresis) is the larger of those with enough data; an alert names the
+    `signal` that drove it, the one furthest past its threshold."""
 
-    signal: str
     share: TestResult
     volume: VolumeResult
+    share_threshold: float
+    volume_threshold: float
+
+    def _tests(self) -> list[tuple[str, TestResult | VolumeResult, float]]:
+        return [
+            (SHARE, self.share, self.share_threshold),
+            (VOLUME, self.volume, self.volume_threshold),
+        ]
 
     @property
     def significant(self) -> bool:
-        return self.share.significant if self.signal == SHARE else self.volume.significant
-
-    @property
-    def statistic(self) -> float:
-        return self.share.statistic if self.signal == SHARE else self.volume.statistic
+        return self.share.significant or self.volume.significant
 
     @property
     def enough_data(self) -> bool:
-        return self.share.enough_data if self.signal == SHARE else self.volume.enough_data
+        return self.share.enough_data or self.volume.enough_data
 
     @property
-    def p_value(self) -> float:
-        return self.share.p_value if self.signal == SHARE else self.volume.p_value
+    def statistic(self) -> float:
+        usable = [test.statistic for _, test, _ in self._tests() if test.enough_data]
+        return max(usable or [self.share.statistic, self.volume.statistic])
+
+    @property
+    def signal(self) -> str:
+        tests = [t for t in self._tests() if t[1].significant] or self._tests()
+        return max(tests, key=lambda t: t[1].statistic / t[2])[0]
+
+    def signals(self) -> list[str]:
+        """Every signal significant now."""
+        return [name for name, test, _ in self._tests() if test.significant]
+
+    def figures(self, signal: str) -> tuple[float, float, float]:
+        """(statistic, threshold, p-value) of one signal."""
+        _, test, threshold = next(t for t in self._tests() if t[0] == signal)
+        return test.statistic, threshold, test.p_value
 
 
 def windows_at(now: datetime, settings: AlertSettings) -> Windows:
@@ -109,8 +130,8 @@ def evaluate(
     resolved: list[int],
     held: list[str],
 ) -> int:
-    """Evaluate both signals of every watched entity at `now`; returns how many scopes were
-    evaluated and appends to the caller's report lists."""
+    """Evaluate every watched entity with enough stories (and every firing one) at `now`;
+    returns how many were evaluated and appends to the caller's report lists."""
     config = settings.entity
     windows = windows_at(now, settings)
     firing = repository.open_alerts(session=session, kind=ENTITY)
@@ -120,23 +141,23 @@ def evaluate(
         watched = watched | {alert.scope.upper() for alert in firing.values()}
     counts = entity_counts(session, windows=windows, entities=watched)
     prior = baseline_share(session, windows=windows, default=settings.prior_negative_share)
-    scopes = {(a.scope, a.signal) for a in firing.values()}
-    for entity, found in counts.items():
-        if found.counts.window_count >= config.min_window_count:
-            scopes.add((entity, SHARE))
-        if found.counts.window_negative >= config.min_negative:
-            scopes.add((entity, VOLUME))
+    scopes = {alert.scope for alert in firing.values()} | {
+        entity
+        for entity, found in counts.items()
+        if found.counts.window_count >= config.min_window_count
+        or found.counts.window_negative >= config.min_negative
+    }  # below both minimums neither signal can be significant
     evaluated = 0
     keys = set()
-    for entity, signal in sorted(scopes):
-        key = repository.state_key(entity, kind=ENTITY, signal=signal)
+    for entity in sorted(scopes):
+        key = repository.state_key(entity, kind=ENTITY)
         keys.add(key)
         row = rows.get(key)
         last = row.last_evaluated_at if row is not None else None
         if last is not None and as_utc(last) >= now:
             continue  # the data clock did not move: the same evidence must not count twice
         found = counts.get(entity, EntityCounts(NO_COUNTS, None))
-        result = _test(signal, found.counts, prior, settings)
+        result = _test(found.counts, prior, settings)
         state = repository.to_state(row, firing=key in firing)
         state, action = step(
             state,
@@ -150,10 +171,8 @@ def evaluate(
         silence = silencing(muted, entity)
         if action is Action.FIRE and silence is not None:
             state = silences.held_back(repository.to_state(row, firing=False))
-            log.info(
-                "watchlist firing on %s (%s) held back by silence #%d", entity, signal, silence.id
-            )
-            held.append(f"{SILENCE_PREFIX}{entity}:{signal}")
+            log.info("watchlist firing on %s held back by silence #%d", entity, silence.id)
+            held.append(f"{SILENCE_PREFIX}{entity}")
         elif action is Action.FIRE:
             alert = _open(session, entity, found, result, windows, settings, now)
             _announce(session, payloads.FIRING, alert, endpoints, dashboard_url, wall())
@@ -178,7 +197,7 @@ def _forget_stale(rows: dict[str, AlertScopeState], evaluated: set[str]) -> None
             row.above = 0
 
 
-def _test(signal: str, counts: Counts, prior: float, settings: AlertSettings) -> Evaluation:
+def _test(counts: Counts, prior: float, settings: AlertSettings) -> Evaluation:
     config = settings.entity
     share = spike_test(
         counts,
@@ -199,7 +218,7 @@ def _test(signal: str, counts: Counts, prior: float, settings: AlertSettings) ->
         min_negative=config.min_negative,
         min_rate_ratio=config.min_rate_ratio,
     )
-    return Evaluation(signal, share, volume)
+    return Evaluation(share, volume, config.fire_z, config.volume_fire_z)
 
 
 TESTS = {
@@ -221,12 +240,14 @@ def _open(
 ) -> Alert:
     config = settings.entity
     counts = found.counts
+    signal = result.signal
+    statistic, threshold, p_value = result.figures(signal)
     story_ids = driving_story_ids(session, entity=entity, windows=windows, limit=config.top_stories)
     alert = Alert(
-        fingerprint=repository.fingerprint(entity, kind=ENTITY, signal=result.signal),
+        fingerprint=repository.fingerprint(entity, kind=ENTITY),
         scope=entity,
         scope_kind=ENTITY,
-        signal=result.signal,
+        signal=signal,
         status=repository.FIRING,
         window_start=windows.window_start,
         window_end=windows.window_end,
@@ -238,15 +259,17 @@ def _open(
         baseline_negative=counts.baseline_negative,
         observed_share=result.share.observed_share,
         baseline_share=result.share.baseline_share,
-        statistic=result.statistic,
-        threshold=config.fire_z if result.signal == SHARE else config.volume_fire_z,
-        p_value=result.p_value,
+        statistic=statistic,
+        threshold=threshold,
+        p_value=p_value,
         story_ids=story_ids,
         details={
             "entity": entity,
             "sector": found.sector,
-            "signal": result.signal,
-            "test": TESTS[result.signal],
+            "signal": signal,
+            "signals": result.signals(),
+            "test": TESTS[signal],
+            "tests": _tests(result),
             "volume": _volume_figures(result.volume),
             "settings": config.model_dump(),
             "prior_strength": settings.prior_strength,
@@ -264,13 +287,26 @@ def _open(
         "watchlist alert %s fired on %s (%s): %d/%d negative, %.1f expected, z=%.2f",
         alert.id,
         entity,
-        result.signal,
+        signal,
         counts.window_negative,
         counts.window_count,
         result.volume.expected,
-        result.statistic,
+        statistic,
     )
     return alert
+
+
+def _tests(result: Evaluation) -> dict[str, dict[str, float | bool]]:
+    out: dict[str, dict[str, float | bool]] = {}
+    for name in (SHARE, VOLUME):
+        statistic, threshold, p_value = result.figures(name)
+        out[name] = {
+            "statistic": round(statistic, 4),
+            "threshold": threshold,
+            "p_value": p_value,
+            "significant": name in result.signals(),
+        }
+    return out
 
 
 def _volume_figures(volume: VolumeResult) -> dict[str, float | None]:
@@ -289,7 +325,7 @@ def _resolve(alert: Alert, counts: Counts, result: Evaluation, now: datetime) ->
         "resolution": {
             "counts": asdict(counts),
             "statistic": result.statistic,
-            "p_value": result.p_value,
+            "tests": _tests(result),
             "observed_share": result.share.observed_share,
             "baseline_share": result.share.baseline_share,
             "volume": _volume_figures(result.volume),
