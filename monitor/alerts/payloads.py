@@ -84,7 +84,7 @@ def entity_payload(
 ) -> dict[str, Any]:
     """A watchlist alert's event: the topic payload's fields (`scope` is the entity key; the
     counts are stories about it and those negative towards it), plus `scope_kind`, `signal`,
-    `entity` {key, sector}, `volume` {observed, expected, rate_ratio} and, on each top story,
+    `entity` {key, name, sector}, `volume` {observed, expected, rate_ratio} and, on each top story,
     `entity` {key, mention, sentiment, confidence, score, from_mention}: the sentiment towards
     the entity, which can differ from the story's."""
     payload = event_payload(
@@ -100,7 +100,11 @@ def entity_payload(
         {
             "scope_kind": alert.scope_kind,
             "signal": alert.signal,
-            "entity": {"key": alert.scope, "sector": details.get("sector")},
+            "entity": {
+                "key": alert.scope,
+                "name": details.get("name"),
+                "sector": details.get("sector"),
+            },
             "volume": details.get("volume"),
         }
     )

@@ -38,6 +38,8 @@ from monitor.alerts.lifecycle import Action, LifecycleParams, step
 from monitor.alerts.queries import Windows
 from monitor.alerts.repository import ENTITY, SHARE, VOLUME
 from monitor.alerts.stats import Counts, TestResult, VolumeResult, spike_test, volume_test
+from monitor.entities.dictionary import default_dictionary
+from monitor.errors import MonitorError
 from monitor.settings.alerts import AlertSettings, WebhookEndpoint
 from monitor.store.models import Alert, AlertScopeState
 from monitor.store.sql import as_utc
@@ -265,7 +267,7 @@ def _open(
         story_ids=story_ids,
         details={
             "entity": entity,
-            "sector": found.sector,
+            **_identity(entity, found.sector),
             "signal": signal,
             "signals": result.signals(),
             "test": TESTS[signal],
@@ -294,6 +296,18 @@ def _open(
         statistic,
     )
     return alert
+
+
+def _identity(entity: str, sector: str | None) -> dict[str, str | None]:
+    """The entity's name (and its sector, where its rows carry none) from the configured
+    dictionary (MONITOR_ENTITIES__DICTIONARY); an unreadable dictionary costs only the name, never
+    the alert (the consumer is the one that refuses to start on it)."""
+    try:
+        known = default_dictionary()
+    except MonitorError as exc:
+        log.warning("entity dictionary unavailable for the alert's name: %s", exc)
+        return {"name": None, "sector": sector}
+    return {"name": known.name(entity), "sector": sector or known.sector(entity)}
 
 
 def _tests(result: Evaluation) -> dict[str, dict[str, float | bool]]:

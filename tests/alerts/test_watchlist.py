@@ -178,7 +178,11 @@ def test_a_burst_fires_one_alert_naming_the_entity_then_resolves(
     data = firing["data"]
     assert firing["type"] == "alert.firing"
     assert (data["scope"], data["scope_kind"], data["signal"]) == ("AAPL", "entity", alert.signal)
-    assert data["entity"] == {"key": "AAPL", "sector": "Information Technology"}
+    assert data["entity"] == {
+        "key": "AAPL",
+        "name": "Apple Inc.",
+        "sector": "Information Technology",
+    }
     assert data["window"]["negative"] == alert.window_negative
     assert data["volume"]["observed"] == alert.window_negative
     assert data["volume"]["expected"] < 2 and data["volume"]["rate_ratio"] > 5
@@ -306,3 +310,16 @@ def test_the_same_sql_works_on_sqlite(tmp_path: Path) -> None:
         assert (alert.scope, alert.scope_kind) == ("AAPL", "entity")
     finally:
         engine.dispose()
+
+
+def test_an_unreadable_dictionary_costs_the_name_not_the_alert(
+    clean_db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MONITOR_ENTITIES__DICTIONARY", str(tmp_path / "missing.csv"))
+    calm(clean_db, T0, ("AAPL",))
+    negative_burst(clean_db, "AAPL", T0)
+    fired = detect_at(clean_db, watch_settings(persistence_evaluations=1), T0).fired
+    [alert] = entity_alerts(clean_db, fired)
+    assert alert.details is not None
+    assert alert.details["name"] is None
+    assert alert.details["sector"] == "Information Technology"  # from its rows

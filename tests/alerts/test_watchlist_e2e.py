@@ -188,7 +188,11 @@ def test_a_negative_burst_about_one_ticker_fires_one_signed_alert_then_resolves(
     fired, resolved = (r.payload["data"] for r in receiver.accepted)
     assert fired["alert_id"] == resolved["alert_id"]
     assert (fired["scope"], fired["scope_kind"]) == ("AAPL", "entity")
-    assert fired["entity"] == {"key": "AAPL", "sector": "Information Technology"}
+    assert fired["entity"] == {
+        "key": "AAPL",
+        "name": "Apple Inc.",
+        "sector": "Information Technology",
+    }
     assert fired["fingerprint"] == "negative-spike:entity:AAPL"
     assert fired["window"]["negative"] >= 12 and fired["volume"]["observed"] >= 12
     headlines = {s["headline"] for s in fired["top_stories"]}
