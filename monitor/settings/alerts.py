@@ -88,7 +88,7 @@ class EntityAlertSettings(BaseModel):
         0.1, gt=0, description="volume signal: prior rate of negative stories about an entity"
     )
     prior_hours: float = Field(
-        24.0, gt=0, description="volume signal: weight of that prior, in hours of baseline"
+        2.0, gt=0, description="volume signal: weight of that prior, in hours of baseline"
     )
     top_stories: int = Field(10, ge=1, le=200, description="story ids kept with each alert")
 
