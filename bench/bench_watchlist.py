@@ -52,7 +52,8 @@ def volume_series(negatives: np.ndarray, settings: AlertSettings) -> dict[str, n
     exposure = cfg.baseline_s / 3600 + cfg.prior_hours
     window_h = cfg.window_s / 3600
     expected = shape / exposure * window_h
-    p = np.where(x_w > 0, nbinom.sf(x_w - 1, shape, exposure / (exposure + window_h)), 1.0)
+    size = 1.0 / (1.0 / shape + cfg.dispersion**2)
+    p = np.where(x_w > 0, nbinom.sf(x_w - 1, size, size / (size + expected)), 1.0)
     z = np.where(p > 0, np.clip(norm.isf(p), -Z_CAP, Z_CAP), Z_CAP)
     enough = x_w >= cfg.min_negative
     significant = enough & (z >= cfg.volume_fire_z) & (x_w >= cfg.min_rate_ratio * expected)
@@ -73,6 +74,7 @@ def check_against_scalar(series: dict[str, np.ndarray], settings: AlertSettings)
             fire_z=cfg.volume_fire_z,
             min_negative=cfg.min_negative,
             min_rate_ratio=cfg.min_rate_ratio,
+            dispersion=cfg.dispersion,
         )
         assert math.isclose(result.statistic, flat["z"][i], rel_tol=1e-7, abs_tol=1e-7)
         assert result.significant == bool(flat["significant"][i])
@@ -122,7 +124,8 @@ def stats_bench(args: argparse.Namespace) -> None:
     print(
         f"volume signal at the defaults: window {cfg.window_s / 60:.0f} min, baseline "
         f"{cfg.baseline_s / 3600:.0f} h, volume_fire_z {cfg.volume_fire_z}, min_negative "
-        f"{cfg.min_negative}, min_rate_ratio {cfg.min_rate_ratio}, persistence "
+        f"{cfg.min_negative}, min_rate_ratio {cfg.min_rate_ratio}, dispersion {cfg.dispersion}, "
+        f"persistence "
         f"{settings.persistence_evaluations}, evaluated every {settings.interval_s:g} s"
     )
     print(f"{'neg/h':>6} {'arrivals':>8} | {'FA/week':>8} | {'jump':>4} {'median delay':>12} "

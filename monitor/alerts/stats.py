@@ -124,23 +124,30 @@ def volume_test(
     fire_z: float,
     min_negative: int,
     min_rate_ratio: float,
+    dispersion: float = 0.0,
 ) -> VolumeResult:
     """Is the window's count of negative stories about an entity surprisingly high for its own
     rate? Gamma-Poisson: the rate gets a Gamma prior (`prior_hours` of exposure at
     `prior_per_hour`) updated by the baseline's negatives over its length; the window's count is
     then negative-binomial (the posterior predictive), so a thin baseline widens the tail
-    instead of making 3 stories look like a storm. p = P(X >= observed) under it."""
+    instead of making 3 stories look like a storm. p = P(X >= observed) under it.
+
+    `dispersion` is the coefficient of variation of the rate from hour to hour (news clusters:
+    a steady name still has busier hours); it widens the predictive to the negative binomial
+    whose shape r satisfies 1/r = 1/shape + dispersion² (the CVs of the two Gamma factors, to
+    first order), with the same mean. 0 leaves the posterior predictive as it is."""
     from scipy.stats import nbinom, norm  # scipy is slow to import; only the watchlist needs it
 
     shape = baseline_negative + prior_per_hour * prior_hours
     exposure_h = baseline_s / 3600.0 + prior_hours
     window_h = window_s / 3600.0
     expected = shape / exposure_h * window_h
-    p_success = exposure_h / (exposure_h + window_h)
+    size = 1.0 / (1.0 / shape + dispersion**2)
+    p_success = size / (size + expected)  # = exposure/(exposure + window) when dispersion = 0
     if window_negative <= 0:
         p_value = 1.0
     else:
-        p_value = float(nbinom.sf(window_negative - 1, shape, p_success))
+        p_value = float(nbinom.sf(window_negative - 1, size, p_success))
     statistic = max(-Z_CAP, min(float(norm.isf(p_value)), Z_CAP)) if p_value > 0 else Z_CAP
     ratio = window_negative / expected if expected > 0 else math.inf
     enough = window_negative >= min_negative

@@ -219,6 +219,7 @@ def _test(counts: Counts, prior: float, settings: AlertSettings) -> Evaluation:
         fire_z=config.volume_fire_z,
         min_negative=config.min_negative,
         min_rate_ratio=config.min_rate_ratio,
+        dispersion=config.dispersion,
     )
     return Evaluation(share, volume, config.fire_z, config.volume_fire_z)
 

@@ -90,6 +90,13 @@ class EntityAlertSettings(BaseModel):
     prior_hours: float = Field(
         2.0, gt=0, description="volume signal: weight of that prior, in hours of baseline"
     )
+    dispersion: float = Field(
+        0.5,
+        ge=0,
+        le=5,
+        description="volume signal: hour-to-hour variation (CV) of a name's rate allowed for; "
+        "0 = Poisson",
+    )
     top_stories: int = Field(10, ge=1, le=200, description="story ids kept with each alert")
 
 

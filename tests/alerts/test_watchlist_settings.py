@@ -100,6 +100,7 @@ def volume(window_negative: int, baseline_negative: int, **overrides: float) -> 
         "fire_z": VOLUME.volume_fire_z,
         "min_negative": VOLUME.min_negative,
         "min_rate_ratio": VOLUME.min_rate_ratio,
+        "dispersion": VOLUME.dispersion,
         **overrides,
     }
     return volume_test(
@@ -136,6 +137,23 @@ def test_volume_statistic_is_the_p_value_as_a_z() -> None:
     assert result.p_value == pytest.approx(nbinom.sf(7, 26.4, 48 / 49))
     assert result.statistic == pytest.approx(norm.isf(result.p_value))
     assert result.rate_ratio == pytest.approx(8 / result.expected)
+    # Dispersion widens the tail (same mean): NB with 1/r = 1/26.4 + 0.5².
+    wider = volume_test(
+        window_negative=8,
+        baseline_negative=24,
+        window_s=3600,
+        baseline_s=86_400,
+        prior_per_hour=0.1,
+        prior_hours=24,
+        fire_z=3.5,
+        min_negative=5,
+        min_rate_ratio=3,
+        dispersion=0.5,
+    )
+    size = 1 / (1 / 26.4 + 0.25)
+    assert wider.expected == result.expected
+    assert wider.p_value == pytest.approx(nbinom.sf(7, size, size / (size + result.expected)))
+    assert wider.p_value > result.p_value
     empty = volume_test(
         window_negative=0,
         baseline_negative=0,
