@@ -83,10 +83,11 @@ def entity_payload(
     silence: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A watchlist alert's event: the topic payload's fields (`scope` is the entity key; the
-    counts are stories about it and those negative towards it), plus `scope_kind`, `signal`,
-    `entity` {key, name, sector}, `volume` {observed, expected, rate_ratio} and, on each top story,
-    `entity` {key, mention, sentiment, confidence, score, from_mention}: the sentiment towards
-    the entity, which can differ from the story's."""
+    counts are stories about it and those negative towards it), plus `scope_kind`, `signal` (the
+    one that drove it), `signals` (all significant when it opened), `entity` {key, name, sector},
+    `volume` {observed, expected, rate_ratio} and, on each top story, `entity` {key, mention,
+    sentiment, confidence, score, from_mention}: the sentiment towards the entity, which can
+    differ from the story's (docs/alerts.md, "Watchlist alerts")."""
     payload = event_payload(
         event,
         alert,
@@ -100,6 +101,7 @@ def entity_payload(
         {
             "scope_kind": alert.scope_kind,
             "signal": alert.signal,
+            "signals": details.get("signals", [alert.signal]),
             "entity": {
                 "key": alert.scope,
                 "name": details.get("name"),

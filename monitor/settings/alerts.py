@@ -64,7 +64,7 @@ class EntityAlertSettings(BaseModel):
         86_400.0, gt=0, description="trailing baseline before the window (seconds)"
     )
     min_window_count: int = Field(
-        10, ge=1, description="stories about the entity the window needs for the share signal"
+        20, ge=1, description="stories about the entity the window needs for the share signal"
     )
     fire_z: float = Field(
         3.5, gt=0, description="share signal: one-sided z of window vs baseline negative share"

@@ -178,6 +178,7 @@ def test_a_burst_fires_one_alert_naming_the_entity_then_resolves(
     data = firing["data"]
     assert firing["type"] == "alert.firing"
     assert (data["scope"], data["scope_kind"], data["signal"]) == ("AAPL", "entity", alert.signal)
+    assert set(data["signals"]) == {"share", "volume"}
     assert data["entity"] == {
         "key": "AAPL",
         "name": "Apple Inc.",
