@@ -27,8 +27,9 @@ class EntityCounts:
 def entity_counts(
     session: Session, *, windows: Windows, entities: frozenset[str] | None
 ) -> dict[str, EntityCounts]:
-    """Counts per entity (restricted to `entities`, upper-case keys, unless None), one
-    GROUP BY over both periods; the sector is the one stored with its rows."""
+    """Counts per entity (restricted to the keys in `entities` unless None: entity keys are the
+    dictionary's tickers, upper case, so the match is exact and uses ix_story_entities_entity),
+    one GROUP BY over both periods; the sector is the one stored with its rows."""
     in_window = Story.published_at > windows.window_start
     negative = StoryEntity.sentiment == NEGATIVE
     query = (
@@ -48,15 +49,24 @@ def entity_counts(
         .group_by(StoryEntity.entity)
     )
     if entities is not None:
-        query = query.where(func.upper(StoryEntity.entity).in_(sorted(entities)))
+        query = query.where(StoryEntity.entity.in_(sorted(entities)))
     return {
         entity: EntityCounts(Counts(*(int(v or 0) for v in values)), sector)
         for entity, sector, *values in session.execute(query)
     }
 
 
+def pooled_share(counts: dict[str, EntityCounts], default: float) -> float:
+    """The baseline's negative share over the given entities (every entity: `*`), or `default`
+    when their baseline is empty."""
+    total = sum(c.counts.baseline_count for c in counts.values())
+    negative = sum(c.counts.baseline_negative for c in counts.values())
+    return negative / total if total else default
+
+
 def baseline_share(session: Session, *, windows: Windows, default: float) -> float:
-    """The negative share towards all entities in the baseline: the share signal's prior."""
+    """The negative share towards all entities in the baseline: the share signal's prior (one
+    more scan; with `*` the grouped counts already hold it: `pooled_share`)."""
     negative = func.sum(case((StoryEntity.sentiment == NEGATIVE, 1), else_=0))
     row = session.execute(
         select(func.count(), negative)

@@ -32,6 +32,7 @@ from monitor.alerts.entity_queries import (
     baseline_share,
     driving_story_ids,
     entity_counts,
+    pooled_share,
     stories_with_entity,
 )
 from monitor.alerts.lifecycle import Action, LifecycleParams, step
@@ -142,7 +143,10 @@ def evaluate(
     if watched is not None:
         watched = watched | {alert.scope.upper() for alert in firing.values()}
     counts = entity_counts(session, windows=windows, entities=watched)
-    prior = baseline_share(session, windows=windows, default=settings.prior_negative_share)
+    if watched is None:  # every entity is in `counts`
+        prior = pooled_share(counts, settings.prior_negative_share)
+    else:
+        prior = baseline_share(session, windows=windows, default=settings.prior_negative_share)
     scopes = {alert.scope for alert in firing.values()} | {
         entity
         for entity, found in counts.items()
