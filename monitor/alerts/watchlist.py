@@ -47,7 +47,7 @@ from monitor.store.sql import as_utc
 
 log = logging.getLogger(__name__)
 
-SILENCE_PREFIX = f"{ENTITY}:"
+QUALIFIED = f"{ENTITY}:"  # how reports and metrics name an entity scope
 NO_COUNTS = Counts(0, 0, 0, 0)
 
 
@@ -103,17 +103,6 @@ def windows_at(now: datetime, settings: AlertSettings) -> Windows:
         window_start=window_start,
         window_end=now,
     )
-
-
-def silence_names(entity: str) -> tuple[str, str]:
-    """What a silence's matcher is compared with for an entity's alerts: the bare key (`AAPL`)
-    and the kind-qualified one (`entity:AAPL`, so `entity:*` mutes every watchlist alert)."""
-    return entity, f"{SILENCE_PREFIX}{entity}"
-
-
-def silencing(active: list[silences.SilenceRow], entity: str) -> silences.SilenceRow | None:
-    found = [s for s in (silences.silencing(active, n) for n in silence_names(entity)) if s]
-    return max(found, key=lambda s: s.until) if found else None
 
 
 # --- evaluation -----------------------------------------------------------------------------
@@ -174,11 +163,11 @@ def evaluate(
             params=params,
         )
         evaluated += 1
-        silence = silencing(muted, entity)
+        silence = silences.silencing(muted, entity, kind=ENTITY)
         if action is Action.FIRE and silence is not None:
             state = silences.held_back(repository.to_state(row, firing=False))
             log.info("watchlist firing on %s held back by silence #%d", entity, silence.id)
-            held.append(f"{SILENCE_PREFIX}{entity}")
+            held.append(f"{QUALIFIED}{entity}")
         elif action is Action.FIRE:
             alert = _open(session, entity, found, result, windows, settings, now)
             _announce(session, payloads.FIRING, alert, endpoints, dashboard_url, wall())
@@ -289,7 +278,7 @@ def _open(
     )
     session.add(alert)
     session.flush()  # the id goes into the payload and the outbox rows
-    metrics.alert_fired(f"{SILENCE_PREFIX}{entity}")
+    metrics.alert_fired(f"{QUALIFIED}{entity}")
     log.warning(
         "watchlist alert %s fired on %s (%s): %d/%d negative, %.1f expected, z=%.2f",
         alert.id,

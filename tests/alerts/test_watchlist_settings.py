@@ -166,3 +166,25 @@ def test_volume_statistic_is_the_p_value_as_a_z() -> None:
         min_rate_ratio=3,
     )
     assert empty.p_value == 1.0 and empty.statistic == -40.0 and not empty.enough_data
+
+
+def test_silence_names_of_topics_and_entities() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.alerts.silences import SilenceRow, scope_names
+
+    now = datetime.now(UTC)
+
+    def row(matcher: str, glob: bool) -> SilenceRow:
+        return SilenceRow(
+            1, matcher, glob, now, now + timedelta(hours=1), "a", "b", now, None, None
+        )
+
+    assert scope_names("Energy | Oil") == ("Energy | Oil",)
+    assert scope_names("AAPL", "entity") == ("AAPL", "entity:AAPL")
+    assert row("entity:AAPL", False).matches("AAPL", "entity")
+    assert not row("entity:AAPL", False).matches("AAPL")  # a topic called AAPL: not muted
+    assert row("entity:*", True).matches("MSFT", "entity")
+    assert not row("entity:*", True).matches("Earnings")
+    assert row("*", True).matches("MSFT", "entity") and row("*", True).matches("Earnings")
+    assert row("AAPL", False).covers("AAPL", now, now, "entity")
