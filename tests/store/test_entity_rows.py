@@ -93,3 +93,19 @@ def test_entity_hourly_follows_updates_and_only_touched_hours(db: sessionmaker[S
     assert hourly(db) == {(h0, "MSFT"): (None, 1, 0, 0, 1, 0.8)}
     # nothing new: the next run recomputes only its sweep hours, and changes nothing
     assert refresh(db).rows == 0 or hourly(db) == {(h0, "MSFT"): (None, 1, 0, 0, 1, 0.8)}
+
+
+def test_the_scheduler_rollup_pass_refreshes_both_rollups(db: sessionmaker[Session]) -> None:
+    import httpx
+
+    from monitor.alerts.scheduler import AlertJobs
+    from monitor.settings.alerts import AlertSettings
+    from monitor.store.models import SentimentHourly
+
+    at = datetime.now(UTC) - timedelta(hours=2)
+    add_story(db, "Apple slides", at=at, entities={"AAPL": "negative"})
+    with httpx.Client() as client:
+        AlertJobs(db, AlertSettings(), "http://dashboard", client).rollup_once()
+    with db() as session:
+        assert [r.entity for r in session.scalars(select(EntityHourly))] == ["AAPL"]
+        assert len(session.scalars(select(SentimentHourly)).all()) == 1
