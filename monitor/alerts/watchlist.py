@@ -130,7 +130,7 @@ def evaluate(
     rows = repository.load_states(session=session, kind=ENTITY)
     watched = settings.watched()
     if watched is not None:
-        watched = watched | {alert.scope.upper() for alert in firing.values()}
+        watched = watched | {alert.scope for alert in firing.values()}  # so they can resolve
     counts = entity_counts(session, windows=windows, entities=watched)
     if watched is None:  # every entity is in `counts`
         prior = pooled_share(counts, settings.prior_negative_share)
