@@ -1,8 +1,9 @@
 """The spike detector job: aggregate, test, advance each scope's state, open/resolve alerts.
 
 One call = one evaluation of every scope (each topic seen in the window or baseline, the market
-'*', and any scope with an open alert), inside the caller's transaction: alert changes, their
-outbox rows and the scope states commit together.
+'*', and any scope with an open alert; then, with a watchlist, each watched entity's two signals:
+`monitor.alerts.watchlist`), inside the caller's transaction: alert changes, their outbox rows
+and the scope states commit together.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from monitor.alerts import metrics, outbox, payloads, queries, repository, silences
+from monitor.alerts import metrics, outbox, payloads, queries, repository, silences, watchlist
 from monitor.alerts.lifecycle import Action, LifecycleParams, step
 from monitor.alerts.stats import Counts, TestResult, spike_test
 from monitor.settings.alerts import AlertSettings, WebhookEndpoint
@@ -141,6 +142,20 @@ def detect(
             state=state,
             now=now,
             statistic=result.statistic,
+        )
+    if settings.watchlist_enabled:
+        report.evaluated += watchlist.evaluate(
+            session,
+            settings=settings,
+            now=now,
+            params=params,
+            muted=muted,
+            endpoints=endpoints,
+            dashboard_url=dashboard_url,
+            wall=wall,
+            fired=report.fired,
+            resolved=report.resolved,
+            held=report.held,
         )
     return report
 

@@ -73,6 +73,46 @@ def event_payload(
     }
 
 
+def entity_payload(
+    event: str,
+    alert: Alert,
+    *,
+    stories: list[dict[str, Any]],
+    dashboard_url: str,
+    timestamp: datetime,
+    silence: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A watchlist alert's event: the topic payload's fields (`scope` is the entity key; the
+    counts are stories about it and those negative towards it), plus `scope_kind`, `signal` (the
+    one that drove it), `signals` (all significant when it opened), `entity` {key, name, sector},
+    `volume` {observed, expected, rate_ratio} and, on each top story, `entity` {key, mention,
+    sentiment, confidence, score, from_mention}: the sentiment towards the entity, which can
+    differ from the story's (docs/alerts.md, "Watchlist alerts")."""
+    payload = event_payload(
+        event,
+        alert,
+        stories=stories,
+        dashboard_url=dashboard_url,
+        timestamp=timestamp,
+        silence=silence,
+    )
+    details = alert.details or {}
+    payload["data"].update(
+        {
+            "scope_kind": alert.scope_kind,
+            "signal": alert.signal,
+            "signals": details.get("signals", [alert.signal]),
+            "entity": {
+                "key": alert.scope,
+                "name": details.get("name"),
+                "sector": details.get("sector"),
+            },
+            "volume": details.get("volume"),
+        }
+    )
+    return payload
+
+
 def encode(payload: dict[str, Any]) -> bytes:
     """The exact bytes that are signed and sent."""
     return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()

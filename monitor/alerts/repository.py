@@ -6,6 +6,7 @@ an alert, a person's action, is `monitor.store.queries.acknowledge_alert`.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -19,21 +20,48 @@ FIRING = "firing"
 RESOLVED = "resolved"
 
 
-def fingerprint(scope: str) -> str:
-    """One identity per scope: at most one open alert for it (a partial unique index)."""
-    return f"negative-spike:{scope}"
+TOPIC = "topic"
+ENTITY = "entity"
+SHARE = "share"
+VOLUME = "volume"
+ENTITY_KEY_PREFIX = f"{ENTITY}:"  # topic names never contain ':' (monitor.nlp.labels)
+MAX_KEY = 64  # alert_scope_states.scope
 
 
-def open_alerts(*, session: Session) -> dict[str, Alert]:
-    """Firing alerts by scope."""
-    rows = session.scalars(select(Alert).where(Alert.status == FIRING))
-    return {alert.scope: alert for alert in rows}
+def fingerprint(scope: str, *, kind: str = TOPIC) -> str:
+    """One identity per scope: at most one open alert for it (a partial unique index). Topic
+    fingerprints are `negative-spike:<topic>` as they always were; an entity's are
+    `negative-spike:entity:<key>` (topic names never contain ':'), so a topic and an entity of
+    the same name never share one."""
+    if kind == TOPIC:
+        return f"negative-spike:{scope}"
+    return f"negative-spike:{kind}:{scope}"
 
 
-def load_states(*, session: Session) -> dict[str, AlertScopeState]:
-    """Stored scope states, locked on PostgreSQL so two detectors cannot interleave."""
-    query = select(AlertScopeState).with_for_update()
-    return {row.scope: row for row in session.scalars(query)}
+def state_key(scope: str, *, kind: str = TOPIC) -> str:
+    """The alert_scope_states key: the topic itself, or `entity:<key>` (an entity key too long
+    for the column is shortened with a hash of it, still unique)."""
+    if kind == TOPIC:
+        return scope
+    key = f"{kind}:{scope}"
+    if len(key) <= MAX_KEY:
+        return key
+    digest = hashlib.sha1(scope.encode()).hexdigest()[:16]
+    return f"{key[: MAX_KEY - 17]}#{digest}"
+
+
+def open_alerts(*, session: Session, kind: str = TOPIC) -> dict[str, Alert]:
+    """Firing alerts of one scope kind, by state key."""
+    rows = session.scalars(select(Alert).where(Alert.status == FIRING, Alert.scope_kind == kind))
+    return {state_key(a.scope, kind=kind): a for a in rows}
+
+
+def load_states(*, session: Session, kind: str = TOPIC) -> dict[str, AlertScopeState]:
+    """Stored states of one scope kind, locked on PostgreSQL so two detectors cannot
+    interleave."""
+    entity = AlertScopeState.scope.startswith(ENTITY_KEY_PREFIX, autoescape=True)
+    query = select(AlertScopeState).where(entity if kind == ENTITY else ~entity)
+    return {row.scope: row for row in session.scalars(query.with_for_update())}
 
 
 def to_state(row: AlertScopeState | None, *, firing: bool) -> ScopeState:

@@ -2,7 +2,8 @@
 
 A silence matches a scope by name (`Energy | Oil`, `*` for the market) or by a glob pattern that
 must match the whole scope (`Energy*`, `*Oil*`; Alertmanager's `=~` in spirit, but a glob: a
-regular expression typed in a form could backtrack for ever, a glob cannot). While one is active
+regular expression typed in a form could backtrack for ever, a glob cannot). A watchlist alert's
+scope is matched by its key and by `entity:<key>` (`scope_names`). While one is active
 (started, not ended, not expired by hand), a matching scope opens no alert and sends no
 `alert.firing` (the detector holds the firing back: `held_back`); when it ends and the spike
 persists, the alert opens at the next evaluation. An alert already open when the silence starts
@@ -32,6 +33,7 @@ MAX_MATCHER = 256
 MAX_AUTHOR = 128
 MAX_REASON = 1000
 ACTIVE, PENDING, EXPIRED = "active", "pending", "expired"
+TOPIC = "topic"  # alerts.scope_kind; the other kind is 'entity' (monitor.alerts.watchlist)
 
 
 class SilenceError(MonitorError):
@@ -76,14 +78,15 @@ class SilenceRow:
             return EXPIRED
         return ACTIVE if at >= self.starts_at else PENDING
 
-    def matches(self, scope: str) -> bool:
+    def matches(self, scope: str, kind: str = TOPIC) -> bool:
+        """Whether it mutes the scope: any of its `scope_names` matches the matcher."""
         if self.is_glob:
-            return fnmatch.fnmatchcase(scope, self.matcher)
-        return scope == self.matcher
+            return any(fnmatch.fnmatchcase(n, self.matcher) for n in scope_names(scope, kind))
+        return self.matcher in scope_names(scope, kind)
 
-    def covers(self, scope: str, start: datetime, end: datetime) -> bool:
+    def covers(self, scope: str, start: datetime, end: datetime, kind: str = TOPIC) -> bool:
         """Whether it muted `scope` at some time in [start, end]."""
-        return self.matches(scope) and self.starts_at <= end and self.until > start
+        return self.matches(scope, kind) and self.starts_at <= end and self.until > start
 
     @property
     def describe(self) -> str:
@@ -197,17 +200,26 @@ def active_silences(session: Session, *, at: datetime | None = None) -> list[Sil
     return [SilenceRow.from_orm(row) for row in session.scalars(query)]
 
 
-def silencing(active: list[SilenceRow], scope: str) -> SilenceRow | None:
+def scope_names(scope: str, kind: str = TOPIC) -> tuple[str, ...]:
+    """What a matcher is compared with: a topic's name; for a watchlist alert (kind `entity`)
+    its key and the kind-qualified key (`AAPL`, `entity:AAPL`), so `entity:*` mutes every
+    watchlist alert and a topic matcher never mutes an entity."""
+    return (scope,) if kind == TOPIC else (scope, f"{kind}:{scope}")
+
+
+def silencing(active: list[SilenceRow], scope: str, kind: str = TOPIC) -> SilenceRow | None:
     """The silence that mutes `scope` longest, if any does."""
-    matching = [s for s in active if s.matches(scope)]
+    matching = [s for s in active if s.matches(scope, kind)]
     return max(matching, key=lambda s: s.until) if matching else None
 
 
-def covering(session: Session, *, scope: str, start: datetime, end: datetime) -> list[SilenceRow]:
+def covering(
+    session: Session, *, scope: str, start: datetime, end: datetime, kind: str = TOPIC
+) -> list[SilenceRow]:
     """Silences that muted `scope` at some time in [start, end] (an alert's life)."""
     query = select(Silence).where(Silence.starts_at <= end, Silence.ends_at > start)
     rows = [SilenceRow.from_orm(row) for row in session.scalars(query)]
-    return [row for row in rows if row.covers(scope, start, end)]
+    return [row for row in rows if row.covers(scope, start, end, kind)]
 
 
 def held_back(before: ScopeState) -> ScopeState:

@@ -4,6 +4,10 @@ One-sided two-proportion z-test (pooled variance) between the window and the tra
 The baseline is smoothed with a Beta prior of `prior_strength` pseudo-stories centred on
 `prior_share` (the market's baseline share for a topic), so a topic with a thin history is
 compared with something sensible instead of with 0/3.
+
+The watchlist's second signal, `volume_test`, asks whether the count of negative stories about
+one entity in the window is surprising for that entity's own baseline rate (negative-binomial
+upper tail); its p-value is reported as a z so the same lifecycle thresholds apply.
 """
 
 from __future__ import annotations
@@ -87,5 +91,72 @@ def spike_test(
         statistic=z,
         p_value=normal_sf(z),
         significant=significant,
+        enough_data=enough,
+    )
+
+
+# --- the watchlist's volume signal ---------------------------------------------------------
+
+Z_CAP = 40.0  # p-values below ~1e-350 underflow; the statistic is capped there
+
+
+@dataclass(frozen=True)
+class VolumeResult:
+    """The negative-volume test of one entity: window negatives vs its own baseline rate."""
+
+    observed: int  # negative stories in the window
+    expected: float  # negatives the baseline rate predicts for the window
+    rate_ratio: float  # observed / expected
+    statistic: float  # the p-value as a one-sided z (comparable with fire_z, resolve_z)
+    p_value: float
+    significant: bool
+    enough_data: bool
+
+
+def volume_test(
+    *,
+    window_negative: int,
+    baseline_negative: int,
+    window_s: float,
+    baseline_s: float,
+    prior_per_hour: float,
+    prior_hours: float,
+    fire_z: float,
+    min_negative: int,
+    min_rate_ratio: float,
+    dispersion: float = 0.0,
+) -> VolumeResult:
+    """Is the window's count of negative stories about an entity surprisingly high for its own
+    rate? Gamma-Poisson: the rate gets a Gamma prior (`prior_hours` of exposure at
+    `prior_per_hour`) updated by the baseline's negatives over its length; the window's count is
+    then negative-binomial (the posterior predictive), so a thin baseline widens the tail
+    instead of making 3 stories look like a storm. p = P(X >= observed) under it.
+
+    `dispersion` is the coefficient of variation of the rate from hour to hour (news clusters:
+    a steady name still has busier hours); it widens the predictive to the negative binomial
+    whose shape r satisfies 1/r = 1/shape + dispersion² (the CVs of the two Gamma factors, to
+    first order), with the same mean. 0 leaves the posterior predictive as it is."""
+    from scipy.stats import nbinom, norm  # scipy is slow to import; only the watchlist needs it
+
+    shape = baseline_negative + prior_per_hour * prior_hours
+    exposure_h = baseline_s / 3600.0 + prior_hours
+    window_h = window_s / 3600.0
+    expected = shape / exposure_h * window_h
+    size = 1.0 / (1.0 / shape + dispersion**2)
+    p_success = size / (size + expected)  # = exposure/(exposure + window) when dispersion = 0
+    if window_negative <= 0:
+        p_value = 1.0
+    else:
+        p_value = float(nbinom.sf(window_negative - 1, size, p_success))
+    statistic = max(-Z_CAP, min(float(norm.isf(p_value)), Z_CAP)) if p_value > 0 else Z_CAP
+    ratio = window_negative / expected if expected > 0 else math.inf
+    enough = window_negative >= min_negative
+    return VolumeResult(
+        observed=window_negative,
+        expected=expected,
+        rate_ratio=ratio,
+        statistic=statistic,
+        p_value=p_value,
+        significant=enough and statistic >= fire_z and ratio >= min_rate_ratio,
         enough_data=enough,
     )

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator
 
 SECRET_PREFIX = "whsec_"
+ALL_ENTITIES = "*"
+MAX_WATCHLIST_ENTRY = 64  # story_entities.entity
+WATCHLIST_ENTRY = re.compile(r"[A-Z0-9][A-Z0-9.\-/&' ]*")
 
 
 def decode_secret(secret: str) -> bytes:
@@ -47,6 +51,53 @@ class WebhookEndpoint(BaseModel):
         if not 24 <= len(key) <= 64:
             raise ValueError("the decoded secret must be 24 to 64 bytes (Standard Webhooks)")
         return secret
+
+
+class EntityAlertSettings(BaseModel):
+    """`MONITOR_ALERTS__ENTITY__*`: the watchlist's two signals (docs/alerts.md, "Watchlist
+    alerts"). Persistence, hysteresis (resolve_z) and cooldown are the topic detector's."""
+
+    window_s: float = Field(
+        3600.0, gt=0, description="recent window of an entity's stories (seconds)"
+    )
+    baseline_s: float = Field(
+        86_400.0, gt=0, description="trailing baseline before the window (seconds)"
+    )
+    min_window_count: int = Field(
+        20, ge=1, description="stories about the entity the window needs for the share signal"
+    )
+    fire_z: float = Field(
+        3.5, gt=0, description="share signal: one-sided z of window vs baseline negative share"
+    )
+    min_share_increase: float = Field(
+        0.10, ge=0, le=1, description="share signal: absolute rise of the negative share needed"
+    )
+    min_negative: int = Field(
+        5, ge=1, description="volume signal: negative stories about the entity the window needs"
+    )
+    volume_fire_z: float = Field(
+        3.5,
+        gt=0,
+        description="volume signal: the negative-binomial upper-tail p-value, as a one-sided z, "
+        "that fires (3.5 = p 2.3e-4)",
+    )
+    min_rate_ratio: float = Field(
+        3.0, ge=1, description="volume signal: window negatives must be this many times expected"
+    )
+    prior_negative_per_hour: float = Field(
+        0.1, gt=0, description="volume signal: prior rate of negative stories about an entity"
+    )
+    prior_hours: float = Field(
+        2.0, gt=0, description="volume signal: weight of that prior, in hours of baseline"
+    )
+    dispersion: float = Field(
+        0.5,
+        ge=0,
+        le=5,
+        description="volume signal: hour-to-hour variation (CV) of a name's rate allowed for; "
+        "0 = Poisson",
+    )
+    top_stories: int = Field(10, ge=1, le=200, description="story ids kept with each alert")
 
 
 class AlertSettings(BaseModel):
@@ -93,6 +144,13 @@ class AlertSettings(BaseModel):
         "wall",
         description="'now' for the detector: wall clock, or newest published_at (replays)",
     )
+    # --- watchlist (entity alerts) ------------------------------------------------------
+    watchlist: str = Field(
+        "",
+        description="entities (tickers) with watchlist alerts, comma-separated; * = every "
+        "entity with enough stories; empty = off",
+    )
+    entity: EntityAlertSettings = EntityAlertSettings()
     # --- rollup ---------------------------------------------------------------------------
     rollup_interval_s: float = Field(
         30.0,
@@ -122,3 +180,40 @@ class AlertSettings(BaseModel):
         if fire_z is not None and resolve_z >= fire_z:
             raise ValueError(f"must be below fire_z ({fire_z}) for hysteresis")
         return resolve_z
+
+    @field_validator("entity")
+    @classmethod
+    def _entity_above_resolve_z(
+        cls, entity: EntityAlertSettings, info: ValidationInfo
+    ) -> EntityAlertSettings:
+        resolve_z = info.data.get("resolve_z")
+        low = min(entity.fire_z, entity.volume_fire_z)
+        if resolve_z is not None and low <= resolve_z:
+            raise ValueError(
+                f"FIRE_Z and VOLUME_FIRE_Z ({low}) must be above MONITOR_ALERTS__RESOLVE_Z "
+                f"({resolve_z}) for hysteresis"
+            )
+        return entity
+
+    @field_validator("watchlist")
+    @classmethod
+    def _watchlist(cls, watchlist: str) -> str:
+        entries = [e.strip().upper() for e in watchlist.split(",") if e.strip()]
+        if ALL_ENTITIES in entries:
+            if len(entries) > 1:
+                raise ValueError("* (every entity) cannot be combined with tickers")
+            return ALL_ENTITIES
+        for entry in entries:
+            if len(entry) > MAX_WATCHLIST_ENTRY or not WATCHLIST_ENTRY.fullmatch(entry):
+                raise ValueError(f"{entry[:20]!r} is not a ticker (letters, digits, . - /)")
+        return ",".join(dict.fromkeys(entries))
+
+    def watched(self) -> frozenset[str] | None:
+        """The watched entity keys (upper case); None for every entity (`*`); empty = off."""
+        if self.watchlist == ALL_ENTITIES:
+            return None
+        return frozenset(e for e in self.watchlist.split(",") if e)
+
+    @property
+    def watchlist_enabled(self) -> bool:
+        return bool(self.watchlist)
