@@ -56,10 +56,10 @@ def news_feed(
     session: Session, *, filters: NewsFilter = NewsFilter(), limit: int = 50, offset: int = 0
 ) -> NewsPage:
     """Classified stories newest first: one row per story (its newest version and labels)."""
-    stmt = _news_select().order_by(Story.published_at.desc(), Story.id.desc())
+    stmt = news_select().order_by(Story.published_at.desc(), Story.id.desc())
     stmt = _apply_news_filter(session, stmt, filters)
     rows = session.execute(stmt.limit(limit + 1).offset(offset)).all()
-    frame = _news_frame(rows[:limit])
+    frame = news_frame(rows[:limit])
     return NewsPage(rows=frame, has_more=len(rows) > limit, offset=offset, limit=limit)
 
 
@@ -68,11 +68,11 @@ def stories_by_ids(session: Session, *, ids: Sequence[int]) -> pd.DataFrame:
     if not ids:
         return pd.DataFrame(columns=NEWS_COLUMNS)
     stmt = (
-        _news_select()
+        news_select()
         .where(Story.id.in_([int(i) for i in ids]))
         .order_by(Story.published_at.desc(), Story.id.desc())
     )
-    return _news_frame(session.execute(stmt).all())
+    return news_frame(session.execute(stmt).all())
 
 
 # How an alert's window stories can be sorted (each ends with a unique key, so pages are stable).
@@ -103,11 +103,9 @@ def window_stories(
     offset: int = 0,
 ) -> NewsPage:
     """Every story of an alert's window with its current labels, a page at a time."""
-    stmt = _window(_news_select(), scope=scope, start=start, end=end).order_by(
-        *WINDOW_ORDERS[order]
-    )
+    stmt = _window(news_select(), scope=scope, start=start, end=end).order_by(*WINDOW_ORDERS[order])
     rows = session.execute(stmt.limit(limit + 1).offset(offset)).all()
-    return NewsPage(_news_frame(rows[:limit]), len(rows) > limit, offset, limit)
+    return NewsPage(news_frame(rows[:limit]), len(rows) > limit, offset, limit)
 
 
 def count_window_stories(session: Session, *, scope: str, start: datetime, end: datetime) -> int:
@@ -115,14 +113,16 @@ def count_window_stories(session: Session, *, scope: str, start: datetime, end: 
     return int(session.scalar(_window(stmt, scope=scope, start=start, end=end)) or 0)
 
 
-def _news_frame(rows: Sequence[object]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=NEWS_COLUMNS)
+def news_frame(rows: Sequence[object], columns: Sequence[str] = NEWS_COLUMNS) -> pd.DataFrame:
+    """Rows of `news_select` (and any columns added to it) as a frame, times aware UTC."""
+    frame = pd.DataFrame(rows, columns=list(columns))
     if len(frame):
         frame["published_at"] = pd.to_datetime(frame["published_at"], utc=True)
     return frame
 
 
-def _news_select() -> Select:
+def news_select() -> Select:
+    """Stories with their current labels (NEWS_COLUMNS), for queries to narrow and extend."""
     return select(
         Story.id,
         Story.published_at,
