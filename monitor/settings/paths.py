@@ -8,3 +8,4 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = PACKAGE_DIR.parent  # a checkout's root: training data, benchmarks; never at run time
 SHIPPED_CHECKPOINT = PACKAGE_DIR / "models" / "lstm-tfns.pt"  # package data: ships in the wheel
+SHIPPED_ENTITY_DICTIONARY = PACKAGE_DIR / "entities" / "sp500.csv"  # package data: S&P 500

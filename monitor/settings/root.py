@@ -18,6 +18,7 @@ from monitor.settings.alerts import AlertSettings
 from monitor.settings.contract import ContractSettings
 from monitor.settings.dashboard import DashboardSettings
 from monitor.settings.database import DatabaseSettings
+from monitor.settings.entities import EntitySettings
 from monitor.settings.kafka import KafkaSettings
 from monitor.settings.local import LocalSettings
 from monitor.settings.metrics import MetricsSettings
@@ -36,6 +37,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     contract: ContractSettings = ContractSettings()
     model: ModelSettings = ModelSettings()
+    entities: EntitySettings = EntitySettings()
     alerts: AlertSettings = AlertSettings()
     dashboard: DashboardSettings = DashboardSettings()
     local: LocalSettings = LocalSettings()
