@@ -1,0 +1,125 @@
+"""The Company page, the sidebar's company search, Overview's top movers and the News page's
+companies, run by Streamlit's AppTest against PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.dashboard.conftest import NOW, MakeStory
+from tests.dashboard.test_pages import OpenPage, open_page, text_of  # noqa: F401 (fixture)
+from tests.factories import add_alert
+
+pytestmark = pytest.mark.integration
+
+SECTORS = {"AAPL": "Information Technology", "MSFT": "Information Technology"}
+
+
+@pytest.fixture
+def companies_world(make_story: MakeStory, clean_db: sessionmaker[Session]) -> dict[str, Any]:
+    """Apple positive last week, negative today (in "Microsoft beats Apple" stories that are
+    positive overall); an Apple watchlist alert firing."""
+    for i in range(8):
+        make_story(
+            f"Apple record quarter {i}",
+            published_at=NOW - timedelta(days=3, minutes=i),
+            entities={"AAPL": "positive", "MSFT": "neutral"},
+            sectors=SECTORS,
+        )
+    for i in range(6):
+        make_story(
+            f"Microsoft beats Apple <b>{i}</b> [link](https://evil.example)",
+            sentiment="positive",
+            published_at=NOW - timedelta(hours=1, minutes=i),
+            entities={"AAPL": ("negative", -0.8), "MSFT": "positive"},
+            sectors=SECTORS,
+        )
+    alert = add_alert(
+        clean_db,
+        scope="AAPL",
+        scope_kind="entity",
+        signal="volume",
+        window_end=NOW - timedelta(minutes=1),
+    )
+    return {"alert": alert}
+
+
+def test_company_page(open_page: OpenPage, companies_world: dict[str, Any]) -> None:  # noqa: F811
+    at = open_page("company", ticker="aapl")
+    page = text_of(at)
+    assert "🏢 AAPL · Apple Inc." in page
+    assert "Sector: Information Technology" in page
+    metrics = {m.label: m.value for m in at.metric}
+    # The range the link carries (the Overview's 24 hours, as AppTest opens it).
+    assert (metrics["Stories naming it"], metrics["Negative towards it"]) == ("6", "100.0%")
+    assert metrics["Its alerts firing"] == "1"
+    assert len(at.get("vega_lite_chart")) >= 2
+    # The story's own sentiment (positive) beside the one towards Apple (negative).
+    assert "towards AAPL" in page and "story overall" in page
+    row = next(r for r in page.split("<tr>") if "Microsoft beats Apple" in r)
+    assert row.index("● negative") < row.index("● positive")
+    # Feed text stays text: escaped, never a tag or a Markdown link.
+    assert "&lt;b&gt;0&lt;/b&gt; [link](https://evil.example)" in page
+    assert "<b>0</b>" not in page
+    alert = companies_world["alert"]
+    assert f"alerts?alert_id={alert.id}" in page and "negative volume" in page
+
+    at.selectbox(key="company_range").select("Last 7 days").run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Stories naming it"], metrics["Negative towards it"]) == ("14", "42.9%")
+
+
+def test_company_page_without_stories_or_ticker(
+    open_page: OpenPage,  # noqa: F811
+    clean_db: sessionmaker[Session],
+) -> None:
+    page = text_of(open_page("company", ticker="ZZZZ"))
+    assert "Not in the entity dictionary" in page
+    assert "No story names ZZZZ in the last 24 hours" in page
+    assert "No alert about it" in page
+
+    at = open_page("company")
+    page = text_of(at)
+    assert "Find a company by ticker or name" in page
+    assert "No company has enough stories" in page
+    assert text_of(open_page("company", ticker="x" * 200)).count("is not a ticker") == 1
+
+
+def test_search_box_opens_the_company_page(
+    open_page: OpenPage,  # noqa: F811
+    companies_world: dict[str, Any],
+) -> None:
+    at = open_page("overview")
+    box = at.selectbox(key="company_search")
+    assert "AAPL" in box.options[:600] or "AAPL — Apple Inc." in box.options
+    box.select("MSFT").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.query_params.get("ticker") in ("MSFT", ["MSFT"])
+    assert "🏢 MSFT · Microsoft" in text_of(at)
+
+
+def test_overview_top_movers_link_to_company_pages(
+    open_page: OpenPage,  # noqa: F811
+    companies_world: dict[str, Any],
+) -> None:
+    page = text_of(open_page("overview"))
+    assert "Top movers" in page
+    movers = page[page.index("<th>moved</th>") :]
+    assert movers.index('href="company?ticker=AAPL"') < movers.index('href="company?ticker=MSFT"')
+    assert "▲ worse 1.00" in movers  # negative share 0% → 100%
+
+
+def test_news_page_shows_each_storys_companies(
+    open_page: OpenPage,  # noqa: F811
+    companies_world: dict[str, Any],
+    make_story: Callable[..., int],
+) -> None:
+    page = text_of(open_page("news"))
+    assert "<th>companies</th>" in page
+    row = next(r for r in page.split("<tr>") if "Microsoft beats Apple" in r)
+    assert 'href="company?ticker=AAPL"' in row and "title='negative'" in row
+    assert 'href="company?ticker=MSFT"' in row and "title='positive'" in row
