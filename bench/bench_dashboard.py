@@ -3,7 +3,8 @@
 Seeds a fresh database with set-based SQL (generate_series, no ORM rows), migrates it with our
 own migrations (so the measured indexes are the shipped ones), builds the hourly rollup
 (`monitor.store.rollup`, timed, with incremental passes), then runs every query function each
-page calls with realistic parameters. Target: p95 <= 300 ms for every query.
+page calls with realistic parameters. Target: p95 <= 300 ms for every query. The Company page's
+data (~500 entities, the entity_hourly rollup, entity alerts) and queries: `bench_entities.py`.
 
     .venv/bin/python bench/bench_dashboard.py            # seed 1M stories, measure, drop
     .venv/bin/python bench/bench_dashboard.py --keep     # keep (and on re-runs reuse) the DB
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import bench_entities
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -263,7 +265,8 @@ def measure(url: str, now: datetime, repeats: int) -> list[tuple[str, str, float
     sessions = make_sessionmaker(engine)
     rng = random.Random(5)
     results = []
-    for label, (page, call) in cases(now).items():
+    every = {**cases(now), **bench_entities.cases(url, now)}
+    for label, (page, call) in every.items():
         timings = []
         with sessions() as session:
             call(session, rng)  # warm the cache, as a live dashboard would be
@@ -304,6 +307,7 @@ def main() -> None:
         with engine.connect() as connection:
             count = connection.execute(sa.text("SELECT count(*) FROM stories")).scalar_one()
             newest = connection.execute(sa.text("SELECT max(published_at) FROM stories")).scalar()
+            named = connection.execute(sa.text("SELECT count(*) FROM story_entities")).scalar_one()
         engine.dispose()
         if count == 0:
             print(f"seeding {args.stories:,} stories into {DB_NAME} ...")
@@ -313,6 +317,9 @@ def main() -> None:
         else:
             print(f"reusing {count:,} stories in {DB_NAME}")
             now = newest
+        if not named:
+            print(f"seeding ~{bench_entities.ENTITIES} entities over the stories ...")
+            bench_entities.seed(url, now)
         time_refreshes(url, now, 10)
         print(f"\n{'page':<9} {'query':<32} {'p50 ms':>8} {'p95 ms':>8}")
         worst = 0.0

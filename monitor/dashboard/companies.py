@@ -9,7 +9,8 @@ URL-encoded into links, never Markdown.
 from __future__ import annotations
 
 import html
-from urllib.parse import quote
+from collections.abc import Mapping
+from urllib.parse import urlencode
 
 import common
 import pandas as pd
@@ -76,14 +77,14 @@ def search_box(where: object = st, *, key: str = "company_search") -> None:
         st.switch_page(PAGE, query_params={"ticker": picked})
 
 
-def href(ticker: str) -> str:
-    return f"company?ticker={quote(ticker, safe='')}"
+def href(ticker: str, query: Mapping[str, str] | None = None) -> str:
+    return "company?" + urlencode({"ticker": ticker, **(query or {})})
 
 
-def link(ticker: str, text: str | None = None) -> str:
-    """An HTML link to the Company page (same tab), for `common.html_table` cells."""
-    shown = html.escape(text if text is not None else ticker)
-    return f'<a href="{html.escape(href(ticker))}" target="_self">{shown}</a>'
+def link(ticker: str, query: Mapping[str, str] | None = None) -> str:
+    """An HTML link to the Company page (same tab), for `common.html_table` cells; `query`
+    adds to its URL (e.g. the range the link was shown for)."""
+    return f'<a href="{html.escape(href(ticker, query))}" target="_self">{html.escape(ticker)}</a>'
 
 
 def sentiment_html(sentiment: str, score: float | None = None) -> str:
@@ -108,8 +109,9 @@ def entity_cells(frame: pd.DataFrame) -> dict[int, str]:
     return {story: " ".join(parts) for story, parts in cells.items()}
 
 
-def movers_table(movers: pd.DataFrame) -> None:
-    """Top movers (`queries.top_movers`) as a table whose tickers open their Company pages."""
+def movers_table(movers: pd.DataFrame, query: Mapping[str, str] | None = None) -> None:
+    """Top movers (`queries.top_movers`) as a table whose tickers open their Company pages
+    (over the range `query` names, the one the movers were found in)."""
     known = dictionary()
     rows = []
     for row in movers.itertuples():
@@ -117,7 +119,7 @@ def movers_table(movers: pd.DataFrame) -> None:
         color = common.SENTIMENT_COLORS["negative" if row.direction == "worse" else "positive"]
         rows.append(
             "<tr>"
-            f"<td>{link(row.entity)}</td>"
+            f"<td>{link(row.entity, query)}</td>"
             f"<td>{html.escape(known.name(row.entity) or '')}</td>"
             f"<td>{html.escape(str(row.sector))}</td>"
             f"<td style='text-align:right'>{row.stories} ({row.baseline_stories})</td>"

@@ -109,7 +109,8 @@ def test_overview_top_movers_link_to_company_pages(
     page = text_of(open_page("overview"))
     assert "Top movers" in page
     movers = page[page.index("<th>moved</th>") :]
-    assert movers.index('href="company?ticker=AAPL"') < movers.index('href="company?ticker=MSFT"')
+    apple, microsoft = 'href="company?ticker=AAPL&amp;range=24h"', 'href="company?ticker=MSFT'
+    assert movers.index(apple) < movers.index(microsoft)  # the range goes with the link
     assert "▲ worse 1.00" in movers  # negative share 0% → 100%
 
 

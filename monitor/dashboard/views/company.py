@@ -204,7 +204,7 @@ def no_company() -> None:
         if movers.empty:
             st.caption("No company has enough stories both in the range and in its baseline.")
         else:
-            companies.movers_table(movers)
+            companies.movers_table(movers, frame.query())
 
     render()
 

@@ -112,7 +112,7 @@ def top_movers() -> None:
     if movers.empty:
         st.caption("No company has enough stories both in the range and in its baseline.")
     else:
-        companies.movers_table(movers)
+        companies.movers_table(movers, frame.query())
 
 
 @common.live(every=timepick.refresh_every(frame))
