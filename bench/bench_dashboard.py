@@ -288,18 +288,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--admin-url", default=ADMIN_URL)
     parser.add_argument("--keep", action="store_true", help="keep the database; reuse if present")
+    parser.add_argument("--database", default=DB_NAME, help="its name (default %(default)s)")
     args = parser.parse_args()
+    db_name = args.database
 
     admin = sa.create_engine(args.admin_url, isolation_level="AUTOCOMMIT")
-    url = args.admin_url.rsplit("/", 1)[0] + f"/{DB_NAME}"
+    url = args.admin_url.rsplit("/", 1)[0] + f"/{db_name}"
     with admin.connect() as connection:
         exists = connection.execute(
-            sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": DB_NAME}
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": db_name}
         ).first()
         if exists and not args.keep:
-            connection.execute(sa.text(f'DROP DATABASE "{DB_NAME}" WITH (FORCE)'))
+            connection.execute(sa.text(f'DROP DATABASE "{db_name}" WITH (FORCE)'))
         if not exists or not args.keep:
-            connection.execute(sa.text(f'CREATE DATABASE "{DB_NAME}"'))
+            connection.execute(sa.text(f'CREATE DATABASE "{db_name}"'))
     now = datetime.now(UTC)
     try:
         migrate.upgrade(url)  # a kept database still gets any new index
@@ -310,12 +312,12 @@ def main() -> None:
             named = connection.execute(sa.text("SELECT count(*) FROM story_entities")).scalar_one()
         engine.dispose()
         if count == 0:
-            print(f"seeding {args.stories:,} stories into {DB_NAME} ...")
+            print(f"seeding {args.stories:,} stories into {db_name} ...")
             started = time.perf_counter()
             seed(url, args.stories, now)
             print(f"seeded in {time.perf_counter() - started:.1f} s")
         else:
-            print(f"reusing {count:,} stories in {DB_NAME}")
+            print(f"reusing {count:,} stories in {db_name}")
             now = newest
         if not named:
             print(f"seeding ~{bench_entities.ENTITIES} entities over the stories ...")
@@ -331,7 +333,7 @@ def main() -> None:
     finally:
         if not args.keep:
             with admin.connect() as connection:
-                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
         admin.dispose()
 
 
