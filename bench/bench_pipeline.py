@@ -1,6 +1,7 @@
 """Ingestion benchmark: each stage alone, then end to end, in one run on one machine.
 
     .venv/bin/python bench/bench_pipeline.py [--stories 20000] [--rate 200] [--latency-seconds 30]
+        [--entities compare|on|off] [--rounds 2]
 
 Prints, for the shipped model on this machine:
 - the Kafka read rate of a bare consumer (no processing),
@@ -9,6 +10,10 @@ Prints, for the shipped model on this machine:
 - end-to-end throughput: stories/s from the first produce to the last committed row,
   with the real `run_consumer` loop, and its ratio to the slowest stage (target ≥ 0.8),
 - end-to-end latency p50/p99 at a fixed moderate rate (produce → row committed).
+- with `--entities compare` (the default), end to end with entity resolution off and on
+  (MONITOR_ENTITIES__ENABLED), alternating `--rounds` times on the same stories, and the ratio
+  (target: on ≥ 0.8 × off). Every story names S&P 500 companies: by name in the headline,
+  every third by cashtag, every other in its `tickers` field.
 Starts its own broker (noida-db) and a fresh PostgreSQL database; needs no GPU.
 """
 
@@ -28,6 +33,8 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 
 from monitor.broker import EmbeddedBroker
+from monitor.entities.dictionary import default_dictionary
+from monitor.entities.resolve import Resolver
 from monitor.ingest import kafka
 from monitor.ingest.pipeline import BatchProcessor
 from monitor.ingest.schema import Limits
@@ -48,8 +55,22 @@ WORDS = (
 )
 
 
+COMPANIES = [(e.ticker, (e.aliases or (e.name,))[0]) for e in default_dictionary().entries]
+
+
 def headline(i: int) -> str:
-    return f"Company {i % 977} {WORDS[i % len(WORDS)]} (#{i})"
+    """A headline naming one or two S&P 500 companies (by name, every third by cashtag)."""
+    ticker, name = COMPANIES[i % len(COMPANIES)]
+    other = COMPANIES[(i * 7 + 3) % len(COMPANIES)][1]
+    cashtag = f" ${ticker}" if i % 3 == 0 else ""
+    return f"{name}{cashtag} {WORDS[i % len(WORDS)]}; {other} also named (#{i})"
+
+
+def story(i: int, source: str) -> dict[str, object]:
+    value: dict[str, object] = {"id": f"s{i}", "headline": headline(i), "source": source}
+    if i % 2 == 0:
+        value["tickers"] = [COMPANIES[i % len(COMPANIES)][0]]
+    return value
 
 
 def fresh_database() -> str:
@@ -73,7 +94,12 @@ def drop_database(url: str) -> None:
 
 
 def produce(
-    settings: Settings, topic: str, n: int, start: int = 0, rate: float | None = None
+    settings: Settings,
+    topic: str,
+    n: int,
+    start: int = 0,
+    rate: float | None = None,
+    source: str = "bench",
 ) -> None:
     producer = kafka.make_producer(settings.kafka)
     interval = 1.0 / rate if rate else 0.0
@@ -84,7 +110,7 @@ def produce(
             if delay > 0:
                 time.sleep(delay)
         sent_at = datetime.now(UTC).isoformat()
-        value = {"id": f"s{i}", "headline": headline(i), "source": "bench", "sent_at": sent_at}
+        value = {**story(i, source), "sent_at": sent_at}
         producer.send(topic, key=f"s{i}".encode(), value=json.dumps(value).encode())
     producer.flush()
     producer.close()
@@ -103,6 +129,15 @@ def kafka_read_rate(settings: Settings, topic: str, n: int) -> float:
     elapsed = time.perf_counter() - (began or time.perf_counter())
     consumer.close()
     return seen / elapsed
+
+
+def resolve_rate(resolver: Resolver, n: int) -> float:
+    texts = [model_text(headline(i), None) for i in range(n)]
+    fields = [story(i, "bench").get("tickers") for i in range(n)]
+    began = time.perf_counter()
+    for text, tickers in zip(texts, fields, strict=True):
+        resolver.resolve(text, tickers)  # type: ignore[arg-type]
+    return n / (time.perf_counter() - began)
 
 
 def model_rate(classifier: Classifier, n: int, batch: int) -> float:
@@ -146,21 +181,24 @@ def count_rows(engine: sa.Engine, source: str = "bench") -> int:
         )
 
 
-def end_to_end(settings: Settings, n: int) -> tuple[float, float]:
+def end_to_end(settings: Settings, n: int, source: str = "bench") -> tuple[float, float]:
     """(stories/s from first produce to last committed row, consumer start-up seconds)."""
     engine = make_engine(settings.database.url)
     stop = threading.Event()
     ready = time.perf_counter()
     thread = threading.Thread(target=run_consumer, args=(settings, stop), daemon=True)
     thread.start()
-    produce(settings, settings.kafka.topic, 10, start=10_000_000)  # warm-up: load, join group
-    while count_rows(engine) < 10:
+    topic = settings.kafka.topic
+    produce(settings, topic, 10, start=10_000_000, source=source)  # warm-up: load, join group
+    while count_rows(engine, source) < 10:
         time.sleep(0.05)
     startup = time.perf_counter() - ready
     began = time.perf_counter()
-    producer = threading.Thread(target=produce, args=(settings, settings.kafka.topic, n))
+    producer = threading.Thread(
+        target=produce, args=(settings, topic, n), kwargs={"source": source}
+    )
     producer.start()
-    while count_rows(engine) < n + 10:
+    while count_rows(engine, source) < n + 10:
         time.sleep(0.02)
     elapsed = time.perf_counter() - began
     producer.join()
@@ -168,6 +206,26 @@ def end_to_end(settings: Settings, n: int) -> tuple[float, float]:
     thread.join()
     engine.dispose()
     return n / elapsed, startup
+
+
+def compare_entities(settings: Settings, n: int, rounds: int) -> dict[str, list[float]]:
+    """End to end with MONITOR_ENTITIES__ENABLED off and on, alternating on the same stories
+    (each run on a topic, consumer group and story source of its own)."""
+    rates: dict[str, list[float]] = {"off": [], "on": []}
+    for r in range(rounds):
+        for key in ("off", "on"):
+            tag = f"{key}{r}"
+            run = settings.model_copy(
+                update={
+                    "kafka": settings.kafka.model_copy(
+                        update={"topic": f"bench-ent-{tag}", "group_id": f"bench-ent-{tag}"}
+                    ),
+                    "entities": settings.entities.model_copy(update={"enabled": key == "on"}),
+                }
+            )
+            kafka.ensure_topic(run.kafka)
+            rates[key].append(end_to_end(run, n, source=f"bench-{tag}")[0])
+    return rates
 
 
 def latency(settings: Settings, rate: float, seconds: float) -> list[float]:
@@ -201,6 +259,15 @@ def main() -> None:
     parser.add_argument("--stories", type=int, default=20_000)
     parser.add_argument("--rate", type=float, default=200.0, help="stories/s for the latency run")
     parser.add_argument("--latency-seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--entities",
+        choices=("compare", "on", "off"),
+        default="compare",
+        help="compare: end to end with entity resolution off and on, in this run",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="off/on pairs with --entities compare"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker(Path(tmp)) as broker:
@@ -211,6 +278,7 @@ def main() -> None:
                 kafka={"bootstrap_servers": broker.bootstrap_servers, "topic": "bench-e2e"},
                 metrics={"enabled": False},
                 log_level="WARNING",
+                entities={"enabled": args.entities != "off"},
             )
             classifier = Classifier.from_settings(base.model)
             batch = base.kafka.max_poll_records
@@ -224,11 +292,13 @@ def main() -> None:
                 "kafka read (bare consumer)": kafka_read_rate(
                     base.model_copy(update={"kafka": read_topic}), "bench-read", n
                 ),
+                "entity resolution": resolve_rate(Resolver(default_dictionary()), n),
                 "tokenize + model": model_rate(classifier, n, batch),
                 "database write": db_rate(classifier, url, n, batch),
             }
             kafka.ensure_topic(base.kafka)
             e2e, startup = end_to_end(base, n)
+            compared = compare_entities(base, n, args.rounds) if args.entities == "compare" else {}
 
             lat_settings = base.model_copy(
                 update={
@@ -252,6 +322,15 @@ def main() -> None:
         f"ratio end-to-end / slowest stage ({slowest_name}): {e2e / slowest:.2f}  (target ≥ 0.80)"
     )
     print(f"consumer start-up (model load, group join, first batch): {startup:.1f} s")
+    if compared:
+        off, on = (statistics.median(compared[k]) for k in ("off", "on"))
+        for key in ("off", "on"):
+            runs = ", ".join(f"{r:,.0f}" for r in compared[key])
+            print(
+                f"end to end, entities {key:<3}: median {statistics.median(compared[key]):,.0f}"
+                f" stories/s (runs: {runs})"
+            )
+        print(f"ratio entities on / off: {on / off:.2f}  (target ≥ 0.80)")
     p50 = statistics.median(lat)
     p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))]
     print(

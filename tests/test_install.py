@@ -3,7 +3,8 @@
 Builds the project's wheel, installs it with torch into a fresh virtualenv in one `pip install`
 (no editable install, no MiniLM wheel, no repository on the path), then, from a directory
 outside the checkout: classifies a headline with the shipped model, scores a small labelled
-file, migrates a SQLite database and finds the dashboard and demo feed as package data.
+file, migrates a SQLite database and finds the dashboard, demo feed and entity dictionary as
+package data.
 """
 
 from __future__ import annotations
@@ -107,7 +108,8 @@ def test_installed_monitor_evaluates_migrates_and_finds_its_package_data(
     assert (elsewhere / "monitor.db").stat().st_size > 0
     probe = (
         "from monitor.dashboard_server import APP; from monitor.ingest.demo import load_demo_feed; "
+        "from monitor.entities.dictionary import default_dictionary; "
         "print(APP.is_file(), (APP.parent / 'views' / 'news.py').is_file(), "
-        "len(load_demo_feed()) > 0)"
+        "len(load_demo_feed()) > 0, default_dictionary().sector('AAPL') is not None)"
     )
-    assert run(bin_dir / "python", "-c", probe, cwd=elsewhere).split() == ["True", "True", "True"]
+    assert run(bin_dir / "python", "-c", probe, cwd=elsewhere).split() == ["True"] * 4

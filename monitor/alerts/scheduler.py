@@ -25,7 +25,7 @@ from monitor.alerts.dispatcher import DispatchReport, dispatch
 from monitor.metrics import Health
 from monitor.settings import ContractSettings
 from monitor.settings.alerts import AlertSettings
-from monitor.store.rollup import RollupReport, refresh_sentiment_hourly
+from monitor.store.rollup import RollupReport, refresh_entity_hourly, refresh_sentiment_hourly
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +55,14 @@ class AlertJobs:
         return dispatch(sessions=self.sessions, settings=self.settings, client=self.client)
 
     def rollup_once(self) -> RollupReport:
+        """Both hourly rollups (topic, then entity), each in its own transaction."""
         now = datetime.now(UTC)
+        published = self.contract.published_window(now)
         with self.sessions.begin() as session:
-            return refresh_sentiment_hourly(
-                session, now=now, published=self.contract.published_window(now)
-            )
+            report = refresh_sentiment_hourly(session, now=now, published=published)
+        with self.sessions.begin() as session:
+            refresh_entity_hourly(session, now=now, published=published)
+        return report
 
     def run_detector(self) -> None:
         _guarded("detector", self.detect_once, self.health)

@@ -32,7 +32,7 @@ from monitor.ingest.pipeline import BatchProcessor, BatchResult, PreparedBatch, 
 from monitor.ingest.producer import Rejected, Story, read_stories
 from monitor.ingest.schema import NO_TIMESTAMP, Limits
 from monitor.store.db import is_outage
-from monitor.store.rollup import refresh_sentiment_hourly
+from monitor.store.rollup import refresh_entity_hourly, refresh_sentiment_hourly
 from monitor.store.sql import IMPORT_PREFIX
 from monitor.store.writes import Origin, already_applied
 
@@ -183,10 +183,11 @@ class Importer:
         """Recompute the hours this import touched (and any others since the last refresh)."""
         assert self.sessions is not None
         now = datetime.now(UTC)
+        published = self.limits.contract.published_window(now)
         with self.sessions.begin() as session:
-            rolled = refresh_sentiment_hourly(
-                session, now=now, published=self.limits.contract.published_window(now)
-            )
+            rolled = refresh_sentiment_hourly(session, now=now, published=published)
+        with self.sessions.begin() as session:
+            refresh_entity_hourly(session, now=now, published=published)
         return len(rolled.hours)
 
 

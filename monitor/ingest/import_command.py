@@ -125,15 +125,22 @@ def import_command(
 
 def _attach_pipeline(importer: Importer, stack: ExitStack, settings: Settings) -> None:
     """The consumer's batch step on this database and model (loaded only for a real run)."""
+    from monitor.entities.resolve import resolver_from_settings
     from monitor.ingest.pipeline import BatchProcessor
     from monitor.nlp.classifier import Classifier
     from monitor.store.db import make_sessionmaker, open_migrated
 
+    resolver = resolver_from_settings(settings.entities)  # a bad dictionary stops us here
     engine = open_migrated(settings.database.url, echo=settings.database.echo)
     stack.callback(engine.dispose)
     importer.sessions = make_sessionmaker(engine)
     classifier = Classifier.from_settings(settings.model)
-    importer.processor = BatchProcessor(classifier, importer.sessions, limits=importer.limits)
+    importer.processor = BatchProcessor(
+        classifier,
+        importer.sessions,
+        limits=importer.limits,
+        resolver=resolver,
+    )
 
 
 def _note_history(report: ImportReport, settings: Settings) -> None:

@@ -1,5 +1,6 @@
-"""One poll batch, end to end: decode → validate → normalise → tokenize + classify (one forward)
-→ build rows (`prepare`, CPU only) → one transaction (`write`). Free of Kafka: it takes records
+"""One poll batch, end to end: decode → validate → normalise → resolve entities → tokenize +
+classify (one forward, the entity mentions scored in it) → build rows (`prepare`, CPU only) →
+one transaction (`write`). Free of Kafka: it takes records
 with topic/partition/offset/key/value/timestamp, so tests and benchmarks can drive it directly.
 
 The one rule: whatever goes wrong with ONE record before it is written dead-letters that
@@ -15,16 +16,17 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.entities.resolve import Resolved, Resolver
 from monitor.errors import InvalidMessage
 from monitor.ingest.schema import Limits, NewsItem, bounded_reason, decode
 from monitor.nlp.classifier import Classifier, Prediction
 from monitor.nlp.text import model_text
-from monitor.store.writes import DeadLetterRow, StoryRow, WriteResult, write_batch
+from monitor.store.writes import DeadLetterRow, EntityRow, StoryRow, WriteResult, write_batch
 
 log = logging.getLogger(__name__)
 
@@ -100,15 +102,31 @@ class PreparedBatch:
     stage_seconds: dict[str, float]
 
 
+class Story(NamedTuple):
+    """A decoded story on its way to the model: its model text and the entities it names."""
+
+    item: NewsItem
+    text: str
+    entities: tuple[Resolved, ...] = ()
+
+
 class BatchProcessor:
-    """decode → validate → classify (`prepare`, CPU) → one transaction (`write`)."""
+    """decode → validate → resolve → classify (`prepare`, CPU) → one transaction (`write`).
+
+    Without a `resolver` (MONITOR_ENTITIES__ENABLED=false) stories get no entity rows."""
 
     def __init__(
-        self, classifier: Classifier, sessions: sessionmaker[Session], *, limits: Limits
+        self,
+        classifier: Classifier,
+        sessions: sessionmaker[Session],
+        *,
+        limits: Limits,
+        resolver: Resolver | None = None,
     ) -> None:
         self.classifier = classifier
         self.sessions = sessions
         self.limits = limits
+        self.resolver = resolver
 
     def process(self, records: Sequence[Record]) -> BatchResult:
         """Classify and store one batch; returns only after the transaction has committed."""
@@ -124,6 +142,10 @@ class BatchProcessor:
         # Records arrive in offset order per partition: a later one is the newer version.
         latest = {(item.source, item.id): (record, item) for record, item in decoded}
         texts = rejects.guard("normalise", latest.values(), _text)
+        if self.resolver is not None:
+            started = time.perf_counter()
+            texts = rejects.guard("resolve", texts, self._resolve)
+            timings["resolve"] = time.perf_counter() - started
         classified = self._classify(texts, rejects, timings)
         rows = rejects.guard("build_row", classified, _story_row)
         return PreparedBatch(
@@ -170,36 +192,76 @@ class BatchProcessor:
     def _decode(self, record: Record, value: bytes | None) -> NewsItem:
         return decode(value, limits=self.limits, timestamp_ms=record.timestamp)
 
+    def _resolve(self, _: Record, story: Story) -> Story:
+        assert self.resolver is not None
+        entities = self.resolver.resolve(story.text, story.item.tickers)
+        return story._replace(entities=tuple(entities))
+
+    def _predict(self, stories: list[Story], timings: dict[str, float] | None) -> list[Prediction]:
+        """The model's labels for `stories`; with a resolver, the mentions in the same forward."""
+        texts = [s.text for s in stories]
+        if self.resolver is None:
+            return self.classifier.predict_normalized(texts, timings)
+        mentions = [[e.span for e in s.entities if e.span is not None] for s in stories]
+        return self.classifier.predict_normalized(texts, timings, mentions=mentions)
+
     def _classify(
-        self,
-        texts: list[tuple[Record, tuple[NewsItem, str]]],
-        rejects: Rejects,
-        timings: dict[str, float],
-    ) -> list[tuple[Record, tuple[NewsItem, Prediction]]]:
+        self, texts: list[tuple[Record, Story]], rejects: Rejects, timings: dict[str, float]
+    ) -> list[tuple[Record, tuple[Story, Prediction]]]:
         """One forward for the batch; if it fails, one per record, so only the records the
         model cannot take are dead-lettered."""
         try:
-            predictions = self.classifier.predict_normalized([t for _, (_, t) in texts], timings)
+            predictions = self._predict([story for _, story in texts], timings)
         except Exception as exc:
             log.error("classifying a batch of %d failed (%r); one by one", len(texts), exc)
         else:
             return [
-                (record, (item, prediction))
-                for (record, (item, _)), prediction in zip(texts, predictions, strict=True)
+                (record, (story, prediction))
+                for (record, story), prediction in zip(texts, predictions, strict=True)
             ]
         return rejects.guard(
-            "classify",
-            texts,
-            lambda _, pair: (pair[0], self.classifier.predict_normalized([pair[1]])[0]),
+            "classify", texts, lambda _, story: (story, self._predict([story], None)[0])
         )
 
 
-def _text(_: Record, item: NewsItem) -> tuple[NewsItem, str]:
-    return item, model_text(item.headline, item.body)
+def _text(_: Record, item: NewsItem) -> Story:
+    return Story(item, model_text(item.headline, item.body))
 
 
-def _story_row(record: Record, classified: tuple[NewsItem, Prediction]) -> StoryRow:
-    item, prediction = classified
+def _entity_rows(entities: Sequence[Resolved], prediction: Prediction) -> tuple[EntityRow, ...]:
+    """One row per resolved entity: the sentiment read at its mention, or the story's (from_
+    mention False) where it has no span in the text or the model could not read one."""
+    scores = iter(prediction.entities)
+    rows = []
+    for entity in entities:
+        score = next(scores, None) if entity.span is not None else None
+        if score is not None:
+            sentiment, confidence, value = score.sentiment, score.confidence, score.score
+            from_mention = score.from_mention
+        else:
+            sentiment, confidence = prediction.sentiment, prediction.sentiment_confidence
+            value, from_mention = prediction.sentiment_score, False
+        start, end = entity.span if entity.span is not None else (None, None)
+        rows.append(
+            EntityRow(
+                entity=entity.entity,
+                mention=entity.mention,
+                span_start=start,
+                span_end=end,
+                matched_by=entity.matched_by,
+                sector=entity.sector,
+                sentiment=sentiment,
+                confidence=confidence,
+                score=value,
+                from_mention=from_mention,
+            )
+        )
+    return tuple(rows)
+
+
+def _story_row(record: Record, classified: tuple[Story, Prediction]) -> StoryRow:
+    story, prediction = classified
+    item = story.item
     if item.published_at is None:  # decode() fills it from the record's timestamp
         raise InvalidMessage("no published_at and no record timestamp", "out_of_range")
     return StoryRow(
@@ -223,6 +285,7 @@ def _story_row(record: Record, classified: tuple[NewsItem, Prediction]) -> Story
             "sentiment_score": prediction.sentiment_score,
             "probabilities": prediction.probabilities,
         },
+        entities=_entity_rows(story.entities, prediction),
     )
 
 

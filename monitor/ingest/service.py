@@ -12,6 +12,7 @@ import threading
 from contextlib import ExitStack
 from types import FrameType
 
+from monitor.entities.resolve import resolver_from_settings
 from monitor.ingest import kafka
 from monitor.ingest.consumer import IngestLoop, LoopStats
 from monitor.ingest.observe import IngestObserver
@@ -31,6 +32,7 @@ def run_consumer(settings: Settings, stop: threading.Event | None = None) -> Loo
 
     stop = stop or threading.Event()
     with ExitStack() as stack:
+        resolver = resolver_from_settings(settings.entities)  # a bad dictionary stops us here
         engine = open_migrated(settings.database.url, echo=settings.database.echo)
         stack.callback(engine.dispose)
         classifier = Classifier.from_settings(settings.model)
@@ -56,6 +58,7 @@ def run_consumer(settings: Settings, stop: threading.Event | None = None) -> Loo
             classifier,
             make_sessionmaker(engine),
             limits=Limits(settings.kafka.max_message_bytes, settings.contract),
+            resolver=resolver,
         )
         loop = IngestLoop(
             consumer,

@@ -1,4 +1,6 @@
-"""The hourly sentiment rollup: `sentiment_hourly`, kept current from the live tables.
+"""The hourly rollups: `sentiment_hourly` (per topic) and `entity_hourly` (per entity), kept
+current from the live tables by the same watermark-and-sweep refresh, each with its own
+`rollup_state` row.
 
 `refresh_sentiment_hourly` recomputes only the hours touched since its last run: the hours (of
 `published_at`) of stories whose current classification was written after the watermark, the
@@ -7,6 +9,12 @@ classification, so both are found; a correction can move a story between topics 
 so each touched hour is recomputed whole, for every topic, from stories ⨝ current
 classifications (delete + insert). Ingestion never writes here; `monitor schedule` runs the
 refresh every `MONITOR_ALERTS__ROLLUP_INTERVAL_S`.
+
+`refresh_entity_hourly` is the same refresh over `story_entities`: per hour and entity, the
+stories naming it (a story counts once per entity: one story_entities row per story and key),
+their sentiment towards it and the sum of its score. Only stories with a current
+classification count; an update of a story replaces its entity rows and writes a new current
+classification, so its hour is recomputed.
 
 Two guards keep it exact despite a watermark on a client-stamped time:
 
@@ -21,7 +29,7 @@ Two guards keep it exact despite a watermark on a client-stamped time:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,12 +40,20 @@ from sqlalchemy.orm import Session
 
 from monitor.settings import ContractSettings
 from monitor.store.db import is_outage
-from monitor.store.models import Classification, RollupState, SentimentHourly, Story
+from monitor.store.models import (
+    Classification,
+    EntityHourly,
+    RollupState,
+    SentimentHourly,
+    Story,
+    StoryEntity,
+)
 from monitor.store.sql import as_utc, current_classification, floor_hour, from_epoch, time_bucket
 
 log = logging.getLogger(__name__)
 
 ROLLUP_NAME = "sentiment_hourly"  # its row in rollup_state
+ENTITY_ROLLUP_NAME = "entity_hourly"
 HOUR = timedelta(hours=1)
 OVERLAP = timedelta(minutes=2)
 SWEEP_SPAN = timedelta(days=7)
@@ -49,7 +65,7 @@ class RollupReport:
     """What one refresh did."""
 
     hours: list[datetime]  # hours recomputed (touched, plus the sweep's), oldest first
-    rows: int  # sentiment_hourly rows written
+    rows: int  # sentiment_hourly (or entity_hourly) rows written
     watermark: datetime | None
 
 
@@ -64,10 +80,32 @@ def refresh_sentiment_hourly(
     an hour that fails is logged and skipped (the sweep tries it again): no single row can
     wedge the rollup.
     """
+    return _refresh(session, ROLLUP_NAME, _recompute, now=now, published=published)
+
+
+def refresh_entity_hourly(
+    session: Session, *, now: datetime, published: tuple[datetime, datetime] | None = None
+) -> RollupReport:
+    """`refresh_sentiment_hourly` for `entity_hourly`: the hours touched since its own
+    watermark (rollup_state `entity_hourly`), plus its own sweep."""
+    return _refresh(session, ENTITY_ROLLUP_NAME, _recompute_entities, now=now, published=published)
+
+
+Recompute = Callable[[Session, datetime, datetime], int]
+
+
+def _refresh(
+    session: Session,
+    name: str,
+    recompute: Recompute,
+    *,
+    now: datetime,
+    published: tuple[datetime, datetime] | None,
+) -> RollupReport:
     published = published or ContractSettings().published_window(now)
-    state = session.get(RollupState, ROLLUP_NAME, with_for_update=True)
+    state = session.get(RollupState, name, with_for_update=True)
     if state is None:
-        state = RollupState(name=ROLLUP_NAME)
+        state = RollupState(name=name)
         session.add(state)
     watermark = as_utc(state.watermark) if state.watermark is not None else None
 
@@ -79,7 +117,7 @@ def refresh_sentiment_hourly(
         sweep, state.sweep_hour = _sweep(state.sweep_hour, now)
         hours.update(sweep)
     ordered = sorted(hours)
-    rows = sum(_recompute_isolated(session, start, end) for start, end in _runs(ordered))
+    rows = sum(_recompute_isolated(session, recompute, start, end) for start, end in _runs(ordered))
 
     if newest is not None and (watermark is None or newest > watermark):
         state.watermark = newest
@@ -133,12 +171,14 @@ def _runs(hours: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
     return runs
 
 
-def _recompute_isolated(session: Session, start: datetime, end: datetime) -> int:
-    """`_recompute` in a savepoint; if the run fails, hour by hour, skipping (and logging)
+def _recompute_isolated(
+    session: Session, recompute: Recompute, start: datetime, end: datetime
+) -> int:
+    """`recompute` in a savepoint; if the run fails, hour by hour, skipping (and logging)
     the hours that fail alone."""
     try:
         with session.begin_nested():
-            return _recompute(session, start, end)
+            return recompute(session, start, end)
     except (SQLAlchemyError, ArithmeticError, ValueError) as exc:
         if is_outage(exc):
             raise  # the whole pass fails and is retried; no hour is skipped for an outage
@@ -146,26 +186,27 @@ def _recompute_isolated(session: Session, start: datetime, end: datetime) -> int
             log.error("rollup of hour %s failed, skipped: %s", start.isoformat(), exc)
             return 0
     return sum(
-        _recompute_isolated(session, hour, hour + HOUR)
+        _recompute_isolated(session, recompute, hour, hour + HOUR)
         for hour in (start + i * HOUR for i in range(int((end - start) / HOUR)))
     )
+
+
+def _count(column: Any, sentiment: str) -> Any:
+    return func.sum(case((column == sentiment, 1), else_=0))
 
 
 def _recompute(session: Session, start: datetime, end: datetime) -> int:
     """Replace the rollup rows of hours [start, end) with a fresh aggregate of the live tables."""
     hour = time_bucket(session, Story.published_at, 3600).label("hour")
 
-    def count(sentiment: str) -> Any:
-        return func.sum(case((Classification.sentiment == sentiment, 1), else_=0))
-
     stmt = (
         select(
             hour,
             Classification.topic,
             func.count(),
-            count("negative"),
-            count("neutral"),
-            count("positive"),
+            _count(Classification.sentiment, "negative"),
+            _count(Classification.sentiment, "neutral"),
+            _count(Classification.sentiment, "positive"),
             func.sum(Classification.sentiment_score),
         )
         .join(Classification, current_classification())
@@ -189,4 +230,44 @@ def _recompute(session: Session, start: datetime, end: datetime) -> int:
     )
     if rows:
         session.execute(insert(SentimentHourly), rows)
+    return len(rows)
+
+
+def _recompute_entities(session: Session, start: datetime, end: datetime) -> int:
+    """Replace the entity_hourly rows of hours [start, end): per hour and entity, the stories
+    with a current classification that name it, by their sentiment towards it."""
+    hour = time_bucket(session, Story.published_at, 3600).label("hour")
+    stmt = (
+        select(
+            hour,
+            StoryEntity.entity,
+            func.max(StoryEntity.sector),
+            func.count(),
+            _count(StoryEntity.sentiment, "negative"),
+            _count(StoryEntity.sentiment, "neutral"),
+            _count(StoryEntity.sentiment, "positive"),
+            func.sum(StoryEntity.score),
+        )
+        .select_from(Story)
+        .join(Classification, current_classification())
+        .join(StoryEntity, StoryEntity.story_id == Story.id)
+        .where(Story.published_at >= start, Story.published_at < end)
+        .group_by(hour, StoryEntity.entity)
+    )
+    rows = [
+        {
+            "hour": from_epoch(r[0]),
+            "entity": r[1],
+            "sector": r[2],
+            "stories": int(r[3]),
+            "negative": int(r[4]),
+            "neutral": int(r[5]),
+            "positive": int(r[6]),
+            "score_sum": float(r[7] or 0.0),
+        }
+        for r in session.execute(stmt).all()
+    ]
+    session.execute(delete(EntityHourly).where(EntityHourly.hour >= start, EntityHourly.hour < end))
+    if rows:
+        session.execute(insert(EntityHourly), rows)
     return len(rows)
