@@ -29,9 +29,10 @@ from monitor.store.queries.sentiment import (
     rolled_until,
     rollup_split,
 )
+from monitor.store.rollup import ENTITY_ROLLUP_NAME
 from monitor.store.sql import current_classification, time_bucket
 
-ENTITY_ROLLUP = "entity_hourly"  # the entity rollup's row in rollup_state
+ENTITY_ROLLUP = ENTITY_ROLLUP_NAME  # the entity rollup's row in rollup_state
 ENTITY_SCOPE = "entity"  # alerts.scope_kind of an alert about one entity
 UNKNOWN_SECTOR = "(no sector)"
 TOTAL_COLUMNS = ["entity", "sector", "stories", "negative", "score_sum"]
