@@ -3,11 +3,12 @@ companies, run by Streamlit's AppTest against PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
+import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.dashboard.conftest import NOW, MakeStory
@@ -17,6 +18,15 @@ from tests.factories import add_alert
 pytestmark = pytest.mark.integration
 
 SECTORS = {"AAPL": "Information Technology", "MSFT": "Information Technology"}
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches() -> Iterator[None]:
+    """The pages cache what the database lists (sources, seen entities) for minutes, keyed by
+    its URL, which every test shares: start and leave each test without them."""
+    st.cache_data.clear()
+    yield
+    st.cache_data.clear()
 
 
 @pytest.fixture
@@ -124,3 +134,27 @@ def test_news_page_shows_each_storys_companies(
     row = next(r for r in page.split("<tr>") if "Microsoft beats Apple" in r)
     assert 'href="company?ticker=AAPL"' in row and "title='negative'" in row
     assert 'href="company?ticker=MSFT"' in row and "title='positive'" in row
+
+
+def test_an_entity_alert_on_the_desk(
+    open_page: OpenPage,  # noqa: F811
+    companies_world: dict[str, Any],
+    clean_db: sessionmaker[Session],
+) -> None:
+    """The desk shows a watchlist alert's company: its window's stories naming it, the chart of
+    the sentiment towards it, and a link to its Company page."""
+    alert = add_alert(
+        clean_db,
+        scope="AAPL",
+        scope_kind="entity",
+        window_end=NOW - timedelta(minutes=55),  # (−70 min, −55 min]: the 6 stories
+        window_count=6,
+        window_negative=6,
+    )
+    at = open_page("alerts", alert_id=str(alert.id))
+    page = text_of(at)
+    assert "The window's stories (6;" in page.replace("**", "")
+    assert "Microsoft beats Apple" in page and "Apple record quarter" not in page
+    links = [link.proto.page for link in at.get("page_link")]
+    assert links == ["company"], links  # the Company page's url path
+    assert len(at.get("vega_lite_chart")) >= 1

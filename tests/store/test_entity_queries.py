@@ -204,3 +204,16 @@ def test_series_and_totals_from_the_rollup_equal_the_live_tables(db: sessionmake
     assert series["score_sum"].sum() == pytest.approx(live["score_sum"].sum())
     assert totals.loc["AAPL", "stories"] == live["stories"].sum()
     assert totals.loc["MSFT", "stories"] == live["stories"].sum()  # the same stories
+
+
+def test_window_stories_of_an_entity_alert(db: sessionmaker) -> None:
+    named = story(db, 5, {"AAPL": "negative"}, topic="Markets")
+    story(db, 6, {"MSFT": "negative"})
+    story(db, 7, {})  # names nobody
+    window = {"start": T0, "end": T0 + timedelta(minutes=15)}
+    with db() as session:
+        count = queries.count_window_stories(session, scope="AAPL", scope_kind="entity", **window)
+        page = queries.window_stories(session, scope="AAPL", scope_kind="entity", **window)
+        topic = queries.count_window_stories(session, scope="AAPL", **window)
+    assert count == 1 and page.rows["story_id"].tolist() == [named]
+    assert topic == 0  # as a topic, nothing is called AAPL

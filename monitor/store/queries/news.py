@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
-from monitor.store.models import Classification, Story
+from monitor.store.models import Classification, Story, StoryEntity
 from monitor.store.sql import MARKET, current_classification
 
 NEWS_COLUMNS = [
@@ -85,10 +85,15 @@ WINDOW_ORDERS: dict[str, tuple[Any, ...]] = {
 }
 
 
-def _window(stmt: Select, *, scope: str, start: datetime, end: datetime) -> Select:
+def _window(
+    stmt: Select, *, scope: str, start: datetime, end: datetime, scope_kind: str = "topic"
+) -> Select:
     """Stories of an alert's window: published in (start, end], as the detector counts them,
-    of the alert's topic (every topic for the market scope)."""
+    of the alert's topic (every topic for the market scope), or naming its entity."""
     stmt = stmt.where(Story.published_at > start, Story.published_at <= end)
+    if scope_kind == "entity":
+        named = (StoryEntity.story_id == Story.id) & (StoryEntity.entity == scope)
+        return stmt.join(StoryEntity, named)
     return stmt if scope == MARKET else stmt.where(Classification.topic == scope)
 
 
@@ -98,19 +103,24 @@ def window_stories(
     scope: str,
     start: datetime,
     end: datetime,
+    scope_kind: str = "topic",
     order: str = "newest first",
     limit: int = 50,
     offset: int = 0,
 ) -> NewsPage:
     """Every story of an alert's window with its current labels, a page at a time."""
-    stmt = _window(news_select(), scope=scope, start=start, end=end).order_by(*WINDOW_ORDERS[order])
+    stmt = _window(news_select(), scope=scope, start=start, end=end, scope_kind=scope_kind)
+    stmt = stmt.order_by(*WINDOW_ORDERS[order])
     rows = session.execute(stmt.limit(limit + 1).offset(offset)).all()
     return NewsPage(news_frame(rows[:limit]), len(rows) > limit, offset, limit)
 
 
-def count_window_stories(session: Session, *, scope: str, start: datetime, end: datetime) -> int:
+def count_window_stories(
+    session: Session, *, scope: str, start: datetime, end: datetime, scope_kind: str = "topic"
+) -> int:
     stmt = select(func.count()).select_from(Story).join(Classification, current_classification())
-    return int(session.scalar(_window(stmt, scope=scope, start=start, end=end)) or 0)
+    windowed = _window(stmt, scope=scope, start=start, end=end, scope_kind=scope_kind)
+    return int(session.scalar(windowed) or 0)
 
 
 def news_frame(rows: Sequence[object], columns: Sequence[str] = NEWS_COLUMNS) -> pd.DataFrame:
