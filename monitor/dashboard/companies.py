@@ -104,7 +104,8 @@ def entity_cells(frame: pd.DataFrame) -> dict[int, str]:
         color = common.SENTIMENT_COLORS.get(row.sentiment, "#999")
         cells.setdefault(int(row.story_id), []).append(
             f"<span style='white-space:nowrap'>{link(row.entity)} "
-            f"<span style='color:{color}' title='{html.escape(row.sentiment)}'>●</span></span>"
+            f"<span style='color:{color}' title='{html.escape(row.sentiment)}'>"
+            f"● {html.escape(row.sentiment[:3])}</span></span>"
         )
     return {story: " ".join(parts) for story, parts in cells.items()}
 
