@@ -96,6 +96,7 @@ def top_command(
     """Top movers: companies whose negative share or mean score moved most in the window
     against their own baseline (at least --min-stories stories in each)."""
     from monitor.store import queries
+    from monitor.store.sql import floor_hour
 
     dictionary = default_dictionary()
     now = datetime.now(UTC)
@@ -113,8 +114,8 @@ def top_command(
             {
                 "window_start": _iso(now - since),
                 "window_end": _iso(now),
-                "baseline_start": _iso(now - since - baseline),
-                "baseline_end": _iso(now - since),
+                "baseline_start": _iso(floor_hour(now - since) - baseline),
+                "baseline_end": _iso(floor_hour(now - since)),
                 "min_stories": min_stories,
                 "movers": [
                     {

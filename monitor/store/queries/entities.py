@@ -30,7 +30,7 @@ from monitor.store.queries.sentiment import (
     rollup_split,
 )
 from monitor.store.rollup import ENTITY_ROLLUP_NAME
-from monitor.store.sql import current_classification, time_bucket
+from monitor.store.sql import current_classification, floor_hour, time_bucket
 
 ENTITY_ROLLUP = ENTITY_ROLLUP_NAME  # the entity rollup's row in rollup_state
 ENTITY_SCOPE = "entity"  # alerts.scope_kind of an alert about one entity
@@ -223,7 +223,8 @@ def top_movers(
 ) -> pd.DataFrame:
     """Entities whose sentiment moved most in the window against their own baseline.
 
-    Window: [now - window, now). Baseline: the `baseline` before the window. An entity qualifies
+    Window: [now - window, now). Baseline: the `baseline` before the hour the window starts in
+    (whole hours, so it is read from the rollup alone once that has run). An entity qualifies
     with at least `min_stories` stories in each. `share_change` is the negative share's change
     (window − baseline, in share units), `score_change` the mean score's (−2…+2); `movement` =
     max(|share_change|, |score_change| / 2), both then on a 0…1 scale, is what ranks them;
@@ -232,7 +233,8 @@ def top_movers(
     """
     start = now - window
     current = entity_totals(session, start=start, end=now)
-    before = entity_totals(session, start=start - baseline, end=start)
+    before_end = floor_hour(start)
+    before = entity_totals(session, start=before_end - baseline, end=before_end)
     both = current.merge(before, on="entity", suffixes=("", "_base"))
     both = both[(both["stories"] >= min_stories) & (both["stories_base"] >= min_stories)]
     if both.empty:
