@@ -13,6 +13,7 @@ data (~500 entities, the entity_hourly rollup, entity alerts) and queries: `benc
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import time
@@ -330,6 +331,8 @@ def main() -> None:
             flag = "" if p95 <= 300 else "  > 300 ms"
             print(f"{page:<9} {label:<32} {p50:8.1f} {p95:8.1f}{flag}")
         print(f"\nworst p95: {worst:.1f} ms (target 300 ms), {args.repeats} runs per query")
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(f"load average (1, 5, 15 min) at the end: {load}")
     finally:
         if not args.keep:
             with admin.connect() as connection:
