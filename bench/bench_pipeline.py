@@ -211,7 +211,12 @@ def end_to_end(settings: Settings, n: int, source: str = "bench") -> tuple[float
 def compare_entities(settings: Settings, n: int, rounds: int) -> dict[str, list[float]]:
     """End to end with MONITOR_ENTITIES__ENABLED off and on, alternating on the same stories
     (each run on a topic, consumer group and story source of its own)."""
-    rates: dict[str, list[float]] = {"off": [], "on": []}
+    rates: dict[str, list[float]] = {
+        "off": [],
+        "on": [],
+        "off cpu ms/story": [],
+        "on cpu ms/story": [],
+    }
     for r in range(rounds):
         for key in ("off", "on"):
             tag = f"{key}{r}"
@@ -224,7 +229,11 @@ def compare_entities(settings: Settings, n: int, rounds: int) -> dict[str, list[
                 }
             )
             kafka.ensure_topic(run.kafka)
+            cpu = time.process_time()
             rates[key].append(end_to_end(run, n, source=f"bench-{tag}")[0])
+            # this process's CPU (consumer + producer threads; not PostgreSQL's): the cost of
+            # a story on a machine whose other jobs make wall-clock rates noisy
+            rates[f"{key} cpu ms/story"].append((time.process_time() - cpu) * 1000 / n)
     return rates
 
 
@@ -330,7 +339,16 @@ def main() -> None:
                 f"end to end, entities {key:<3}: median {statistics.median(compared[key]):,.0f}"
                 f" stories/s (runs: {runs})"
             )
-        print(f"ratio entities on / off: {on / off:.2f}  (target ≥ 0.80)")
+        pairs = [a / b for a, b in zip(compared["on"], compared["off"], strict=True)]
+        print(
+            f"ratio entities on / off: {on / off:.2f} of medians, "
+            f"{statistics.median(pairs):.2f} median of paired runs  (target ≥ 0.80)"
+        )
+        cpu_off, cpu_on = (statistics.median(compared[f"{k} cpu ms/story"]) for k in ("off", "on"))
+        print(
+            f"bench process CPU per story: off {cpu_off:.2f} ms, on {cpu_on:.2f} ms "
+            f"(on costs {cpu_on / cpu_off - 1:+.0%})"
+        )
     p50 = statistics.median(lat)
     p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))]
     print(

@@ -1,7 +1,7 @@
 """One poll batch, end to end: decode → validate → normalise → resolve entities → tokenize +
 classify (one forward, the entity mentions scored in it) → build rows (`prepare`, CPU only) →
-one transaction (`write`). Free of Kafka: it takes records
-with topic/partition/offset/key/value/timestamp, so tests and benchmarks can drive it directly.
+one transaction (`write`). Free of Kafka: it takes records with topic/partition/offset/key/
+value/timestamp, so tests and benchmarks can drive it directly.
 
 The one rule: whatever goes wrong with ONE record before it is written dead-letters that
 record, with a bounded reason and its raw bytes, and the batch goes on. `Rejects.guard` is the
@@ -229,8 +229,8 @@ def _text(_: Record, item: NewsItem) -> Story:
 
 
 def _entity_rows(entities: Sequence[Resolved], prediction: Prediction) -> tuple[EntityRow, ...]:
-    """One row per resolved entity: the sentiment read at its mention, or the story's (from_
-    mention False) where it has no span in the text or the model could not read one."""
+    """One row per resolved entity: the sentiment read at its mention, or the story's
+    (`from_mention` False) where it has no span in the text or the model could not read one."""
     scores = iter(prediction.entities)
     rows = []
     for entity in entities:

@@ -173,12 +173,13 @@ class Classifier:
             raise ValueError(f"{len(mentions)} mention lists for {len(texts)} texts")
         started = time.perf_counter()
         spans: list[list[Span | None]] = [[] for _ in texts]
-        if mentions is not None and any(mentions):
+        if mentions is not None and not self.has_entity_head:
+            # no head to read them: the story's sentiment stands in, and no offsets are needed
+            spans = [[None] * len(m) for m in mentions]
+            encoded = self.tokenizer.encode(texts, max_length=self.max_length)
+        elif mentions is not None and any(mentions):
             encoded, offsets = self.tokenizer.encode_with_offsets(texts, max_length=self.max_length)
-            if self.has_entity_head:
-                spans = _token_spans(offsets, mentions)
-            else:
-                spans = [[None] * len(m) for m in mentions]
+            spans = _token_spans(offsets, mentions)
         else:
             encoded = self.tokenizer.encode(texts, max_length=self.max_length)
         tokenized = time.perf_counter()

@@ -97,3 +97,15 @@ def test_resolver_from_settings(tmp_path: Path) -> None:
     assert resolver_from_settings(EntitySettings()) is not None
     with pytest.raises(ConfigError, match="MONITOR_ENTITIES__DICTIONARY"):
         resolver_from_settings(EntitySettings(dictionary=tmp_path / "missing.csv"))
+
+
+def test_entity_settings_are_checked_and_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.settings import load_settings
+
+    monkeypatch.setenv("MONITOR_ENTITIES__MAX_PER_STORY", "0")
+    with pytest.raises(ConfigError, match="MONITOR_ENTITIES__MAX_PER_STORY"):
+        load_settings()
+    monkeypatch.setenv("MONITOR_ENTITIES__MAX_PER_STORY", "3")
+    monkeypatch.setenv("MONITOR_ENTITIES__ENABLED", "false")
+    settings = load_settings().entities
+    assert (settings.max_per_story, settings.enabled) == (3, False)
