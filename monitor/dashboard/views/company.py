@@ -175,7 +175,7 @@ def company(ticker: str) -> None:
                 "band is the 95% Wilson interval"
             )
             st.altair_chart(charts.market_chart(series, smooth=smooth), width="stretch")
-            st.altair_chart(charts.topic_panels(series, "mean_score", smooth=smooth))
+            st.altair_chart(charts.score_chart(series, smooth=smooth), width="stretch")
             st.subheader("Stories naming it")
             stories_table(page.rows, ticker)
             pager("company_stories_page", page.has_more)
