@@ -9,6 +9,7 @@ URL-encoded into links, never Markdown.
 from __future__ import annotations
 
 import html
+import logging
 from collections.abc import Mapping
 from urllib.parse import urlencode
 
@@ -17,16 +18,31 @@ import pandas as pd
 import streamlit as st
 
 from monitor.entities.dictionary import EntityDictionary, default_dictionary
+from monitor.errors import ConfigError
 from monitor.store import queries
 
+log = logging.getLogger("monitor.dashboard")
 PAGE = "views/company.py"
 SEARCH_PICK = "company_search_pick"  # where the search box's callback leaves its choice
 
 
 def dictionary() -> EntityDictionary:
     """The configured entity dictionary (`MONITOR_ENTITIES__DICTIONARY`), loaded once per file
-    version; a bad file raises the ConfigError `common.db_guard` shows."""
-    return default_dictionary()
+    version. A file that can't be read costs the names and sectors, not the pages: an empty
+    dictionary, and `dictionary_problem()` says why (the sidebar shows it)."""
+    try:
+        return default_dictionary()
+    except ConfigError as exc:
+        log.warning("entity dictionary unusable: %s", exc)
+        return EntityDictionary(entries=())
+
+
+def dictionary_problem() -> str | None:
+    try:
+        default_dictionary()
+    except ConfigError as exc:
+        return str(exc)
+    return None
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -72,6 +88,9 @@ def search_box(where: object = st, *, key: str = "company_search") -> None:
         on_change=_remember,
         args=(key,),
     )
+    problem = dictionary_problem()
+    if problem:
+        where.caption(f"⚠️ No company names: {common.md(problem, 200)}")  # type: ignore[attr-defined]
     picked = st.session_state.pop(SEARCH_PICK, None)
     if picked:
         st.switch_page(PAGE, query_params={"ticker": picked})

@@ -158,3 +158,18 @@ def test_an_entity_alert_on_the_desk(
     links = [link.proto.page for link in at.get("page_link")]
     assert links == ["company"], links  # the Company page's url path
     assert len(at.get("vega_lite_chart")) >= 1
+
+
+def test_an_unreadable_dictionary_costs_the_names_not_the_pages(
+    open_page: OpenPage,  # noqa: F811
+    companies_world: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+) -> None:
+    monkeypatch.setenv("MONITOR_ENTITIES__DICTIONARY", str(tmp_path / "missing.csv"))
+    at = open_page("company", ticker="AAPL")
+    page = text_of(at)
+    assert "No company names: MONITOR_ENTITIES__DICTIONARY" in page
+    assert "Not in the entity dictionary" in page  # no name, but the figures
+    assert {m.label: m.value for m in at.metric}["Stories naming it"] == "6"
+    assert at.selectbox(key="company_search").options == ["AAPL", "MSFT"]  # seen in stories
