@@ -174,6 +174,8 @@ def show_command(ticker: str, since: timedelta, story_limit: int, as_json: bool)
     from monitor.store import queries
 
     ticker = ticker.strip().upper()
+    if not ticker or len(ticker) > 64 or not ticker.isprintable():
+        raise click.BadParameter("a ticker, e.g. AAPL", param_hint="TICKER")
     dictionary = default_dictionary()
     now = datetime.now(UTC)
     with _session() as session:

@@ -128,3 +128,9 @@ def test_sectors(run: Run, world: dict[str, int]) -> None:
     assert (tech["sector"], tech["entities"], tech["stories"]) == ("Information Technology", 2, 12)
     code, out = run("sectors")
     assert code == 0 and "Information Technology" in out
+
+
+@pytest.mark.parametrize("ticker", ["", "  ", "X" * 65, "A\x00B"])
+def test_show_refuses_what_is_not_a_ticker(run: Run, ticker: str) -> None:
+    code, out = run("show", ticker)
+    assert code == 2 and "Invalid value for TICKER" in out
