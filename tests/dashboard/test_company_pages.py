@@ -173,3 +173,15 @@ def test_an_unreadable_dictionary_costs_the_names_not_the_pages(
     assert "Not in the entity dictionary" in page  # no name, but the figures
     assert {m.label: m.value for m in at.metric}["Stories naming it"] == "6"
     assert at.selectbox(key="company_search").options == ["AAPL", "MSFT"]  # seen in stories
+
+
+def test_company_page_without_a_ticker_lists_movers_and_sectors(
+    open_page: OpenPage,  # noqa: F811
+    companies_world: dict[str, Any],
+) -> None:
+    at = open_page("company")
+    page = text_of(at)
+    assert 'href="company?ticker=AAPL&amp;range=24h"' in page
+    (sectors,) = [frame.value for frame in at.dataframe]
+    assert sectors.loc["Information Technology", "entities"] == 2
+    assert sectors.loc["Information Technology", "stories"] == 12  # 6 stories, 2 companies each

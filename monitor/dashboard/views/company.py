@@ -200,11 +200,31 @@ def no_company() -> None:
     def render() -> None:
         with common.session() as db:
             movers = queries.top_movers(db, now=frame.end, window=frame.span)
+            sectors = queries.sector_summary(db, start=frame.start, end=frame.end)
         st.subheader("Top movers")
         if movers.empty:
             st.caption("No company has enough stories both in the range and in its baseline.")
         else:
             companies.movers_table(movers, frame.query())
+        st.subheader("Sectors")
+        if sectors.empty:
+            st.caption("No company named in the range.")
+            return
+        st.caption(
+            "The sentiment towards the companies of each sector (a story counts once per company)"
+        )
+        st.dataframe(
+            sectors.set_index("sector"),
+            width="stretch",
+            column_config={
+                "entities": st.column_config.NumberColumn("companies"),
+                "stories": st.column_config.NumberColumn("mentions"),
+                "negative_share": st.column_config.ProgressColumn(
+                    "negative share", format="percent", min_value=0, max_value=1
+                ),
+                "mean_score": st.column_config.NumberColumn("mean score", format="%+.2f"),
+            },
+        )
 
     render()
 
