@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.entities.dictionary import load_dictionary
 from monitor.entities.resolve import Resolver, resolver_from_settings
@@ -13,10 +15,12 @@ from monitor.errors import ConfigError
 from monitor.nlp.text import model_text
 from monitor.settings import SHIPPED_ENTITY_DICTIONARY, EntitySettings
 
+RESOLVER = Resolver(load_dictionary(SHIPPED_ENTITY_DICTIONARY))
+
 
 @pytest.fixture(scope="module")
 def resolver() -> Resolver:
-    return Resolver(load_dictionary(SHIPPED_ENTITY_DICTIONARY))
+    return RESOLVER
 
 
 def test_field_cashtag_and_name_merge_into_one_row_per_key(resolver: Resolver) -> None:
@@ -109,3 +113,22 @@ def test_entity_settings_are_checked_and_named(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("MONITOR_ENTITIES__ENABLED", "false")
     settings = load_settings().entities
     assert (settings.max_per_story, settings.enabled) == (3, False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(max_size=400),
+    tickers=st.lists(st.text(min_size=1, max_size=32), max_size=64),
+)
+def test_any_text_and_field_resolve_to_bounded_valid_rows(text: str, tickers: list[str]) -> None:
+    resolver = RESOLVER  # a function-scoped fixture would be shared across examples anyway
+    normalised = model_text("Apple " + text, "$MSFT " + text)
+    rows = resolver.resolve(normalised, tickers)
+    assert len(rows) <= resolver.max_per_story
+    assert len({r.entity for r in rows}) == len(rows)
+    for row in rows:
+        assert 1 <= len(row.entity) <= 16 and row.matched_by in ("ticker", "cashtag", "name")
+        if row.span is not None:
+            start, end = row.span
+            assert 0 <= start < end <= len(normalised)
+            assert normalised[start:end] == row.mention
