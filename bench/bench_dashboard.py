@@ -3,7 +3,8 @@
 Seeds a fresh database with set-based SQL (generate_series, no ORM rows), migrates it with our
 own migrations (so the measured indexes are the shipped ones), builds the hourly rollup
 (`monitor.store.rollup`, timed, with incremental passes), then runs every query function each
-page calls with realistic parameters. Target: p95 <= 300 ms for every query.
+page calls with realistic parameters. Target: p95 <= 300 ms for every query. The Company page's
+data (~500 entities, the entity_hourly rollup, entity alerts) and queries: `bench_entities.py`.
 
     .venv/bin/python bench/bench_dashboard.py            # seed 1M stories, measure, drop
     .venv/bin/python bench/bench_dashboard.py --keep     # keep (and on re-runs reuse) the DB
@@ -12,6 +13,7 @@ page calls with realistic parameters. Target: p95 <= 300 ms for every query.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import time
@@ -19,6 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import bench_entities
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -263,7 +266,8 @@ def measure(url: str, now: datetime, repeats: int) -> list[tuple[str, str, float
     sessions = make_sessionmaker(engine)
     rng = random.Random(5)
     results = []
-    for label, (page, call) in cases(now).items():
+    every = {**cases(now), **bench_entities.cases(url, now)}
+    for label, (page, call) in every.items():
         timings = []
         with sessions() as session:
             call(session, rng)  # warm the cache, as a live dashboard would be
@@ -285,18 +289,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--admin-url", default=ADMIN_URL)
     parser.add_argument("--keep", action="store_true", help="keep the database; reuse if present")
+    parser.add_argument("--database", default=DB_NAME, help="its name (default %(default)s)")
     args = parser.parse_args()
+    db_name = args.database
 
     admin = sa.create_engine(args.admin_url, isolation_level="AUTOCOMMIT")
-    url = args.admin_url.rsplit("/", 1)[0] + f"/{DB_NAME}"
+    url = args.admin_url.rsplit("/", 1)[0] + f"/{db_name}"
     with admin.connect() as connection:
         exists = connection.execute(
-            sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": DB_NAME}
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": db_name}
         ).first()
         if exists and not args.keep:
-            connection.execute(sa.text(f'DROP DATABASE "{DB_NAME}" WITH (FORCE)'))
+            connection.execute(sa.text(f'DROP DATABASE "{db_name}" WITH (FORCE)'))
         if not exists or not args.keep:
-            connection.execute(sa.text(f'CREATE DATABASE "{DB_NAME}"'))
+            connection.execute(sa.text(f'CREATE DATABASE "{db_name}"'))
     now = datetime.now(UTC)
     try:
         migrate.upgrade(url)  # a kept database still gets any new index
@@ -304,15 +310,19 @@ def main() -> None:
         with engine.connect() as connection:
             count = connection.execute(sa.text("SELECT count(*) FROM stories")).scalar_one()
             newest = connection.execute(sa.text("SELECT max(published_at) FROM stories")).scalar()
+            named = connection.execute(sa.text("SELECT count(*) FROM story_entities")).scalar_one()
         engine.dispose()
         if count == 0:
-            print(f"seeding {args.stories:,} stories into {DB_NAME} ...")
+            print(f"seeding {args.stories:,} stories into {db_name} ...")
             started = time.perf_counter()
             seed(url, args.stories, now)
             print(f"seeded in {time.perf_counter() - started:.1f} s")
         else:
-            print(f"reusing {count:,} stories in {DB_NAME}")
+            print(f"reusing {count:,} stories in {db_name}")
             now = newest
+        if not named:
+            print(f"seeding ~{bench_entities.ENTITIES} entities over the stories ...")
+            bench_entities.seed(url, now)
         time_refreshes(url, now, 10)
         print(f"\n{'page':<9} {'query':<32} {'p50 ms':>8} {'p95 ms':>8}")
         worst = 0.0
@@ -321,10 +331,12 @@ def main() -> None:
             flag = "" if p95 <= 300 else "  > 300 ms"
             print(f"{page:<9} {label:<32} {p50:8.1f} {p95:8.1f}{flag}")
         print(f"\nworst p95: {worst:.1f} ms (target 300 ms), {args.repeats} runs per query")
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(f"load average (1, 5, 15 min) at the end: {load}")
     finally:
         if not args.keep:
             with admin.connect() as connection:
-                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
         admin.dispose()
 
 

@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "import": "monitor.ingest.import_command:import_command",
     "schedule": "monitor.alerts.commands:schedule_command",
     "alerts": "monitor.alerts.silence_commands:alerts_group",
+    "entities": "monitor.entities.commands:entities_group",
     "dashboard": "monitor.dashboard_server:dashboard_command",
     "train": "monitor.nlp.commands:train_command",
     "evaluate": "monitor.nlp.commands:evaluate_command",

@@ -219,6 +219,30 @@ def topic_panels(series: honest.Series, measure: str, *, smooth: bool = False) -
     )
 
 
+def score_chart(series: honest.Series, *, smooth: bool = False) -> alt.Chart:
+    """One series' mean sentiment score over time (−1…+1), broken at thin buckets, full width
+    (the Company page's second chart, under `market_chart`'s share and volume)."""
+    data = _chartable(series.frame, series.width_s)
+    column = "smooth_score" if smooth else "mean_score"
+    y = alt.Y(
+        f"{column}:Q",
+        title="mean score",
+        axis=alt.Axis(format="+.1f"),
+        scale=alt.Scale(domain=[-1, 1]),
+    )
+    tip = [
+        alt.Tooltip("when:N", title=f"time ({series.zone.key})"),
+        alt.Tooltip("stories:Q"),
+        alt.Tooltip(f"{column}:Q", title="mean score", format="+.2f"),
+    ]
+    domain = [data["bucket"].min().isoformat(), data["bucket_end"].max().isoformat()]
+    return (
+        _line(column, y, "#1f77b4", tip, strokeWidth=2)
+        .properties(data=data, height=180)
+        .encode(x=time_x("bucket", series.zone, domain=domain))
+    )
+
+
 def alert_chart(
     series: honest.Series, *, window: tuple[datetime, datetime], baseline_share: float
 ) -> alt.LayerChart:

@@ -179,10 +179,13 @@ def html_table(headers: list[str], rows: list[str]) -> None:
     )
 
 
-def story_table(frame: pd.DataFrame, *, score: bool = False) -> None:
+def story_table(
+    frame: pd.DataFrame, *, score: bool = False, entities: dict[int, str] | None = None
+) -> None:
     """Stories (`queries.NEWS_COLUMNS`) as an HTML table: time in the display zone, source,
     headline (a link to an http(s) URL; "(updated)" for a corrected story), topic, sentiment
-    with confidence, and with `score` the sentiment score."""
+    with confidence, with `score` the sentiment score, and with `entities` (story id → a
+    ready HTML cell, `companies.entity_cells`) the companies it names."""
     headers = [f"published ({display_zone().key})", "source", "headline", "topic", "sentiment"]
     rows = []
     for story in frame.itertuples():
@@ -198,8 +201,11 @@ def story_table(frame: pd.DataFrame, *, score: bool = False) -> None:
         )
         if score:
             cells += f"<td style='text-align:right'>{story.sentiment_score:+.2f}</td>"
+        if entities is not None:
+            cells += f"<td>{entities.get(int(story.story_id), '')}</td>"
         rows.append(f"<tr>{cells}</tr>")
-    html_table([*headers, "score"] if score else headers, rows)
+    headers += ["score"] * score + ["companies"] * (entities is not None)
+    html_table(headers, rows)
 
 
 def cannot_write(exc: BaseException) -> bool:

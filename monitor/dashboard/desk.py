@@ -103,9 +103,10 @@ def window_stories(alert: queries.AlertRow) -> None:
     """Every story of the alert's window (as the detector counted them), a page at a time,
     sortable, with the whole list as CSV."""
     scope, start, end = alert.scope, alert.window_start, alert.window_end
+    kind = alert.scope_kind
     key = f"alert_{alert.id}"
     with common.session() as db:
-        total = queries.count_window_stories(db, scope=scope, start=start, end=end)
+        total = queries.count_window_stories(db, scope=scope, start=start, end=end, scope_kind=kind)
     st.markdown(
         f"**The window's stories** ({total:,}; the detector counted {alert.window_count:,} "
         f"when it fired, {alert.window_negative:,} negative)"
@@ -123,12 +124,13 @@ def window_stories(alert: queries.AlertRow) -> None:
             scope=scope,
             start=start,
             end=end,
+            scope_kind=kind,
             order=order,
             limit=PAGE_SIZE,
             offset=page * PAGE_SIZE,
         )
         everything = queries.window_stories(
-            db, scope=scope, start=start, end=end, order=order, limit=CSV_LIMIT
+            db, scope=scope, start=start, end=end, scope_kind=kind, order=order, limit=CSV_LIMIT
         )
     top[2].download_button(
         f"⬇ Download all {len(everything.rows):,} as CSV",

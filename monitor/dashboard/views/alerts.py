@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import charts
 import common
 import desk
+import honest
 import pandas as pd
 import streamlit as st
 import timeframe
@@ -97,8 +98,15 @@ def context_chart(alert: queries.AlertRow) -> None:
     start = min(alert.window_start - 4 * span, alert.window_start - timedelta(hours=2))
     end = (alert.resolved_at or alert.window_end) + max(span, timedelta(minutes=30))
     around = timeframe.absolute(start, end)
-    topics = None if alert.scope == queries.MARKET else [alert.scope]
-    index, base_s = common.sentiment_index(around, topics=topics)
+    if alert.scope_kind == queries.ENTITY_SCOPE:  # the sentiment towards the company
+        base_s = honest.query_bucket_s(around.span)
+        with common.session() as db:
+            index = queries.entity_series(
+                db, entity=alert.scope, start=around.start, end=around.end, bucket_s=base_s
+            )
+    else:
+        topics = None if alert.scope == queries.MARKET else [alert.scope]
+        index, base_s = common.sentiment_index(around, topics=topics)
     if index.empty:
         st.info("No classified stories around this alert's window.")
         return
@@ -134,6 +142,13 @@ def detail(alert_id: int) -> None:
         f"{desk.alert_duration(alert)} · severity from the statistic and the size of the rise"
     )
     desk.silence_note(alert, muting, past)
+    if alert.scope_kind == queries.ENTITY_SCOPE:
+        st.page_link(
+            "views/company.py",
+            label=f"{alert.scope}'s Company page",
+            icon="🏢",
+            query_params={"ticker": alert.scope},
+        )
     justification(alert)
     acknowledge(alert)
     if alert.status == "firing" and muting is None:

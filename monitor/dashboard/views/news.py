@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import common
+import companies
 import streamlit as st
 import timeframe
 import timepick
@@ -97,10 +98,11 @@ if chosen is not None:
             page = queries.news_feed(
                 db, filters=chosen.to_filter(), limit=PAGE_SIZE, offset=page_number * PAGE_SIZE
             )
+            named = queries.entities_of_stories(db, story_ids=page.rows["story_id"].tolist())
         if page.rows.empty:
             st.info("No stories match these filters.", icon="🔍")
         else:
-            common.story_table(page.rows)
+            common.story_table(page.rows, entities=companies.entity_cells(named))
         pager(page.has_more)
 
     render()

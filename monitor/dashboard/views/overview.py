@@ -6,6 +6,7 @@ import html
 
 import charts
 import common
+import companies
 import honest
 import pandas as pd
 import streamlit as st
@@ -99,6 +100,21 @@ def kpis(market: pd.DataFrame, firing: int) -> None:
     cols[3].metric("Alerts firing", firing)
 
 
+def top_movers() -> None:
+    """Companies whose sentiment moved most in the range against their own week before it."""
+    with common.session() as db:
+        movers = queries.top_movers(db, now=frame.end, window=frame.span, limit=10)
+    st.subheader("Top movers")
+    st.caption(
+        "Companies whose negative share or mean score (towards them) moved most in the range "
+        "against the 7 days before it, with at least 5 stories in each; baseline in brackets"
+    )
+    if movers.empty:
+        st.caption("No company has enough stories both in the range and in its baseline.")
+    else:
+        companies.movers_table(movers, frame.query())
+
+
 @common.live(every=timepick.refresh_every(frame))
 def render() -> None:
     zone = common.display_zone()
@@ -125,6 +141,7 @@ def render() -> None:
     st.altair_chart(charts.market_chart(market, smooth=smooth), width="stretch")
     with st.expander("Numbers behind the market chart"):
         bucket_table(market)
+    top_movers()
 
     by_volume = index.groupby("topic")["stories"].sum().sort_values(ascending=False)
     # A topic holds a fraction of the market's stories: its buckets are sized to its volume.

@@ -4,7 +4,8 @@ Every function takes the session keyword-only and returns dataclasses or DataFra
 hold no SQL. All of them run on PostgreSQL and SQLite; the SQL building blocks they share with
 the detector and the rollup (time buckets, the current-classification join, UTC times, the
 market scope) live in `monitor.store.sql`. One module per part of the dashboard:
-`sentiment` (Overview, Alerts charts), `alerts`, `news`, `pipeline`.
+`sentiment` (Overview, Alerts charts), `alerts`, `news`, `pipeline`, `entities` (Company page,
+top movers, `monitor entities`).
 """
 
 from monitor.store.db import READER_STATEMENT_TIMEOUT_MS, make_reader_engine
@@ -16,6 +17,23 @@ from monitor.store.queries.alerts import (
     firing_alerts,
     get_alert,
     list_alerts,
+)
+from monitor.store.queries.entities import (
+    ENTITY_ROLLUP,
+    ENTITY_SCOPE,
+    ENTITY_STORY_COLUMNS,
+    MOVER_COLUMNS,
+    SECTOR_COLUMNS,
+    STORY_ENTITY_COLUMNS,
+    entities_of_stories,
+    entity_alerts,
+    entity_index,
+    entity_series,
+    entity_stories,
+    entity_totals,
+    sector_summary,
+    seen_entities,
+    top_movers,
 )
 from monitor.store.queries.news import (
     NEWS_COLUMNS,
@@ -47,12 +65,18 @@ from monitor.store.rollup import ROLLUP_NAME
 from monitor.store.sql import MARKET, floor_hour
 
 __all__ = [
+    "ENTITY_ROLLUP",
+    "ENTITY_SCOPE",
+    "ENTITY_STORY_COLUMNS",
     "INDEX_COLUMNS",
     "LIVE_SPAN",
     "MARKET",
+    "MOVER_COLUMNS",
     "NEWS_COLUMNS",
     "READER_STATEMENT_TIMEOUT_MS",
     "ROLLUP_NAME",
+    "SECTOR_COLUMNS",
+    "STORY_ENTITY_COLUMNS",
     "WINDOW_ORDERS",
     "AlertNotFound",
     "AlertRow",
@@ -62,6 +86,12 @@ __all__ = [
     "NewsPage",
     "acknowledge_alert",
     "count_window_stories",
+    "entities_of_stories",
+    "entity_alerts",
+    "entity_index",
+    "entity_series",
+    "entity_stories",
+    "entity_totals",
     "firing_alerts",
     "floor_hour",
     "get_alert",
@@ -75,8 +105,11 @@ __all__ = [
     "overview_index",
     "recent_dead_letters",
     "rolled_until",
+    "sector_summary",
+    "seen_entities",
     "sentiment_index",
     "stories_by_ids",
     "throughput",
+    "top_movers",
     "window_stories",
 ]

@@ -40,6 +40,8 @@ class AlertRow:
     resolved_at: datetime | None
     acknowledged_at: datetime | None
     acknowledged_by: str | None
+    scope_kind: str = "topic"  # 'topic' (a topic, or the market) or 'entity' (a ticker)
+    signal: str = "share"  # 'share' (negative share) or 'volume' (negative volume)
 
     @property
     def label(self) -> str:
@@ -74,6 +76,8 @@ class AlertRow:
             resolved_at=aware(alert.resolved_at),
             acknowledged_at=aware(alert.acknowledged_at),
             acknowledged_by=alert.acknowledged_by,
+            scope_kind=alert.scope_kind or "topic",
+            signal=alert.signal or "share",
         )
 
 
@@ -87,17 +91,20 @@ def list_alerts(
     *,
     status: str | None = None,
     scope: str | None = None,
+    scope_kind: str | None = None,
     opened_from: datetime | None = None,
     opened_to: datetime | None = None,
     limit: int = 200,
 ) -> list[AlertRow]:
-    """Alerts newest first, optionally of one status ('firing' / 'resolved') or scope, opened
-    in [opened_from, opened_to)."""
+    """Alerts newest first, optionally of one status ('firing' / 'resolved'), scope and kind of
+    scope ('topic' / 'entity'), opened in [opened_from, opened_to)."""
     stmt = select(Alert).order_by(Alert.opened_at.desc(), Alert.id.desc()).limit(limit)
     if status:
         stmt = stmt.where(Alert.status == status)
     if scope:
         stmt = stmt.where(Alert.scope == scope)
+    if scope_kind:
+        stmt = stmt.where(Alert.scope_kind == scope_kind)
     if opened_from is not None:
         stmt = stmt.where(Alert.opened_at >= opened_from)
     if opened_to is not None:

@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
-from monitor.store.models import Classification, Story
+from monitor.store.models import Classification, Story, StoryEntity
 from monitor.store.sql import MARKET, current_classification
 
 NEWS_COLUMNS = [
@@ -56,10 +56,10 @@ def news_feed(
     session: Session, *, filters: NewsFilter = NewsFilter(), limit: int = 50, offset: int = 0
 ) -> NewsPage:
     """Classified stories newest first: one row per story (its newest version and labels)."""
-    stmt = _news_select().order_by(Story.published_at.desc(), Story.id.desc())
+    stmt = news_select().order_by(Story.published_at.desc(), Story.id.desc())
     stmt = _apply_news_filter(session, stmt, filters)
     rows = session.execute(stmt.limit(limit + 1).offset(offset)).all()
-    frame = _news_frame(rows[:limit])
+    frame = news_frame(rows[:limit])
     return NewsPage(rows=frame, has_more=len(rows) > limit, offset=offset, limit=limit)
 
 
@@ -68,11 +68,11 @@ def stories_by_ids(session: Session, *, ids: Sequence[int]) -> pd.DataFrame:
     if not ids:
         return pd.DataFrame(columns=NEWS_COLUMNS)
     stmt = (
-        _news_select()
+        news_select()
         .where(Story.id.in_([int(i) for i in ids]))
         .order_by(Story.published_at.desc(), Story.id.desc())
     )
-    return _news_frame(session.execute(stmt).all())
+    return news_frame(session.execute(stmt).all())
 
 
 # How an alert's window stories can be sorted (each ends with a unique key, so pages are stable).
@@ -85,10 +85,15 @@ WINDOW_ORDERS: dict[str, tuple[Any, ...]] = {
 }
 
 
-def _window(stmt: Select, *, scope: str, start: datetime, end: datetime) -> Select:
+def _window(
+    stmt: Select, *, scope: str, start: datetime, end: datetime, scope_kind: str = "topic"
+) -> Select:
     """Stories of an alert's window: published in (start, end], as the detector counts them,
-    of the alert's topic (every topic for the market scope)."""
+    of the alert's topic (every topic for the market scope), or naming its entity."""
     stmt = stmt.where(Story.published_at > start, Story.published_at <= end)
+    if scope_kind == "entity":
+        named = (StoryEntity.story_id == Story.id) & (StoryEntity.entity == scope)
+        return stmt.join(StoryEntity, named)
     return stmt if scope == MARKET else stmt.where(Classification.topic == scope)
 
 
@@ -98,31 +103,36 @@ def window_stories(
     scope: str,
     start: datetime,
     end: datetime,
+    scope_kind: str = "topic",
     order: str = "newest first",
     limit: int = 50,
     offset: int = 0,
 ) -> NewsPage:
     """Every story of an alert's window with its current labels, a page at a time."""
-    stmt = _window(_news_select(), scope=scope, start=start, end=end).order_by(
-        *WINDOW_ORDERS[order]
-    )
+    stmt = _window(news_select(), scope=scope, start=start, end=end, scope_kind=scope_kind)
+    stmt = stmt.order_by(*WINDOW_ORDERS[order])
     rows = session.execute(stmt.limit(limit + 1).offset(offset)).all()
-    return NewsPage(_news_frame(rows[:limit]), len(rows) > limit, offset, limit)
+    return NewsPage(news_frame(rows[:limit]), len(rows) > limit, offset, limit)
 
 
-def count_window_stories(session: Session, *, scope: str, start: datetime, end: datetime) -> int:
+def count_window_stories(
+    session: Session, *, scope: str, start: datetime, end: datetime, scope_kind: str = "topic"
+) -> int:
     stmt = select(func.count()).select_from(Story).join(Classification, current_classification())
-    return int(session.scalar(_window(stmt, scope=scope, start=start, end=end)) or 0)
+    windowed = _window(stmt, scope=scope, start=start, end=end, scope_kind=scope_kind)
+    return int(session.scalar(windowed) or 0)
 
 
-def _news_frame(rows: Sequence[object]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=NEWS_COLUMNS)
+def news_frame(rows: Sequence[object], columns: Sequence[str] = NEWS_COLUMNS) -> pd.DataFrame:
+    """Rows of `news_select` (and any columns added to it) as a frame, times aware UTC."""
+    frame = pd.DataFrame(rows, columns=list(columns))
     if len(frame):
         frame["published_at"] = pd.to_datetime(frame["published_at"], utc=True)
     return frame
 
 
-def _news_select() -> Select:
+def news_select() -> Select:
+    """Stories with their current labels (NEWS_COLUMNS), for queries to narrow and extend."""
     return select(
         Story.id,
         Story.published_at,

@@ -3,7 +3,7 @@ and topic, live or from the hourly rollup."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -46,28 +46,28 @@ def sentiment_index(
         .where(Story.published_at >= start, Story.published_at < end)
         .group_by(bucket, Classification.topic)
     )
-    return _index_frame(session, stmt, Classification.topic, topics)
+    return index_frame(session, stmt, Classification.topic, topics)
 
 
 def market_index(index: pd.DataFrame) -> pd.DataFrame:
     """Roll a per-topic `sentiment_index` frame up into one row per bucket (the whole market)."""
     if index.empty:
-        return _finish_index(pd.DataFrame(columns=INDEX_COLUMNS))
+        return finish_index(pd.DataFrame(columns=INDEX_COLUMNS))
     rolled = index.groupby("bucket", as_index=False)[["stories", "negative", "score_sum"]].sum()
     rolled.insert(1, "topic", "Market")
-    return _finish_index(rolled)
+    return finish_index(rolled)
 
 
-def _index_frame(
+def index_frame(
     session: Session, stmt: Select, topic: InstrumentedAttribute[str], topics: Sequence[str] | None
 ) -> pd.DataFrame:
     """Run an index query (rows of INDEX_COLUMNS), narrowed to `topics` when given."""
     if topics:
         stmt = stmt.where(topic.in_(list(topics)))
-    return _finish_index(pd.DataFrame(session.execute(stmt).all(), columns=INDEX_COLUMNS))
+    return finish_index(pd.DataFrame(session.execute(stmt).all(), columns=INDEX_COLUMNS))
 
 
-def _finish_index(frame: pd.DataFrame) -> pd.DataFrame:
+def finish_index(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.astype({"stories": "int64", "negative": "int64", "score_sum": "float64"})
     if not isinstance(frame["bucket"].dtype, pd.DatetimeTZDtype):
         # Epoch seconds from SQL (an empty frame too, so its dtype is right).
@@ -96,11 +96,40 @@ def overview_index(
     live = partial(sentiment_index, session, bucket_s=bucket_s, topics=topics)
     whole_hours = end - start > LIVE_SPAN and bucket_s % 3600 == 0
     until = rolled_until(session) if whole_hours else None
+    return combined_index(
+        lambda lo, hi: live(start=lo, end=hi),
+        lambda lo, hi: hourly_index(session, start=lo, end=hi, bucket_s=bucket_s, topics=topics),
+        start=start,
+        end=end,
+        until=until,
+    )
+
+
+def rollup_split(
+    start: datetime, end: datetime, until: datetime | None
+) -> tuple[tuple[datetime, datetime] | None, list[tuple[datetime, datetime]]]:
+    """[start, end) as the complete hours a rollup that ran up to `until` holds (None: none)
+    and the ranges to read live: the partial first hour and everything from `until` on."""
     first_hour = floor_hour(start + timedelta(hours=1) - timedelta(microseconds=1))
     if until is None or (split := min(until, floor_hour(end))) <= first_hour:
-        return live(start=start, end=end)  # no complete rolled-up hour to take
-    parts = [hourly_index(session, start=first_hour, end=split, bucket_s=bucket_s, topics=topics)]
-    parts += [live(start=lo, end=hi) for lo, hi in ((start, first_hour), (split, end)) if lo < hi]
+        return None, [(start, end)]
+    return (first_hour, split), [
+        (lo, hi) for lo, hi in ((start, first_hour), (split, end)) if lo < hi
+    ]
+
+
+Reader = Callable[[datetime, datetime], pd.DataFrame]
+
+
+def combined_index(
+    live: Reader, hourly: Reader, *, start: datetime, end: datetime, until: datetime | None
+) -> pd.DataFrame:
+    """An index (INDEX_COLUMNS) over [start, end): the complete hours from `hourly` (a rollup
+    that ran up to `until`), the rest from `live`; summed where a bucket straddles the two."""
+    rolled, live_ranges = rollup_split(start, end, until)
+    if rolled is None:
+        return live(start, end)  # no complete rolled-up hour to take
+    parts = [hourly(*rolled)] + [live(lo, hi) for lo, hi in live_ranges]
     frames = [f[INDEX_COLUMNS] for f in parts if len(f)]
     if not frames:
         return parts[0]
@@ -109,7 +138,7 @@ def overview_index(
     summed = combined.groupby(["bucket", "topic"], as_index=False)[
         ["stories", "negative", "score_sum"]
     ].sum()
-    return _finish_index(summed[INDEX_COLUMNS])
+    return finish_index(summed[INDEX_COLUMNS])
 
 
 def hourly_index(
@@ -133,12 +162,10 @@ def hourly_index(
         .where(SentimentHourly.hour >= start, SentimentHourly.hour < end)
         .group_by(bucket, SentimentHourly.topic)
     )
-    return _index_frame(session, stmt, SentimentHourly.topic, topics)
+    return index_frame(session, stmt, SentimentHourly.topic, topics)
 
 
-def rolled_until(session: Session) -> datetime | None:
-    """Where the rollup's complete hours end: the start of the hour of its last run."""
-    refreshed = session.scalar(
-        select(RollupState.refreshed_at).where(RollupState.name == ROLLUP_NAME)
-    )
+def rolled_until(session: Session, name: str = ROLLUP_NAME) -> datetime | None:
+    """Where a rollup's complete hours end: the start of the hour of its last run."""
+    refreshed = session.scalar(select(RollupState.refreshed_at).where(RollupState.name == name))
     return floor_hour(as_utc(refreshed)) if refreshed is not None else None
