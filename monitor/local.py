@@ -137,7 +137,15 @@ def _wait_for_port(
 
 
 def _child_env(settings: Settings, bootstrap: str, dashboard_port: int) -> dict[str, str]:
+    from monitor.ingest.demo import write_demo_dictionary
+
     env = dict(os.environ)
+    if "dictionary" not in settings.entities.model_fields_set:  # the demo's companies too
+        env["MONITOR_ENTITIES__DICTIONARY"] = str(
+            write_demo_dictionary(
+                settings.entities.dictionary, settings.local.data_dir / "entities.csv"
+            )
+        )
     env.update(
         MONITOR_KAFKA__BOOTSTRAP_SERVERS=bootstrap,
         MONITOR_DATABASE__URL=settings.database.url.get_secret_value(),  # children build engines

@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from monitor.entities.dictionary import load_dictionary
+from monitor.entities.resolve import Resolver
 from monitor.ingest import demo, schema
 from monitor.ingest import demo_generator as generator
 from monitor.nlp.labels import TOPICS
+from monitor.settings.paths import SHIPPED_ENTITY_DICTIONARY
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +129,16 @@ def test_every_line_passes_the_consumers_decoder(lines: list[str]) -> None:
     for line in lines:
         item = schema.decode(line.encode())
         assert item.headline
+
+
+def test_monitor_up_resolves_the_demo_companies_like_real_ones(tmp_path: Path) -> None:
+    """`monitor up`'s dictionary is the configured one plus the demo's fictional companies, so
+    a demo headline naming one resolves to its ticker and sector (and S&P names still do)."""
+    path = demo.write_demo_dictionary(SHIPPED_ENTITY_DICTIONARY, tmp_path / "entities.csv")
+    dictionary = load_dictionary(path)
+    tickers = {t for _, t in generator.COMPANIES + generator.BANKS + generator.MINERS}
+    assert tickers <= {entry.ticker for entry in dictionary.entries}
+    assert dictionary.sector("NWSC") == "Information Technology"
+    assert dictionary.name("AAPL") is not None
+    found = Resolver(dictionary).resolve("Northwind Semiconductor beats Apple on margins")
+    assert [(r.entity, r.matched_by) for r in found] == [("NWSC", "name"), ("AAPL", "name")]

@@ -130,8 +130,10 @@ def detail(alert_id: int) -> None:
             st.warning(f"There is no alert #{alert_id}.")
             return
         end = alert.resolved_at or datetime.now(UTC)
-        muting = silences.silencing(silences.active_silences(db), alert.scope)
-        past = silences.covering(db, scope=alert.scope, start=alert.opened_at, end=end)
+        muting = silences.silencing(silences.active_silences(db), alert.scope, alert.scope_kind)
+        past = silences.covering(
+            db, scope=alert.scope, start=alert.opened_at, end=end, kind=alert.scope_kind
+        )
 
     status = "🔴 firing" if alert.status == "firing" else "🟢 resolved"
     muted = " · 🔕 silenced" if alert.status == "firing" and muting else ""
@@ -192,7 +194,8 @@ def listing(frame: timeframe.Timeframe | None, status: str | None) -> None:
                 "statistic": a.statistic,
                 "stories": a.window_count,
                 "acknowledged by": a.acknowledged_by or "",
-                "silenced": a.status == "firing" and silences.silencing(muted, a.scope) is not None,
+                "silenced": a.status == "firing"
+                and silences.silencing(muted, a.scope, a.scope_kind) is not None,
                 "link": f"alerts?alert_id={a.id}",
             }
             for a in alerts

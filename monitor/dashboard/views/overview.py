@@ -41,7 +41,7 @@ def firing_banner(alerts: list[queries.AlertRow], held: list[silences.SilenceRow
     for alert in alerts:
         who = alert.acknowledged_by
         ack = f" · acknowledged by {common.md(who)}" if who else ""
-        silence = silences.silencing(held, alert.scope)
+        silence = silences.silencing(held, alert.scope, alert.scope_kind)
         muted = f" · 🔕 silenced until {common.fmt_time(silence.ends_at)}" if silence else ""
         with st.container(border=True):
             left, right = st.columns([6, 1], vertical_alignment="center")
