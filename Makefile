@@ -40,7 +40,7 @@ format: setup ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-train: setup ## train the shipped checkpoint from ../shared/data (seeded; ~1 h on 2 CPU cores)
+train: setup ## train the shipped checkpoint from ../shared/data (seeded; minutes on a GPU, hours on 2 CPU cores: MODEL.md)
 	$(BIN)/monitor train
 
 bench: setup ## run the benchmarks (ingestion, model, detector, dashboard); prints figures
