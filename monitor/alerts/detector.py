@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from monitor.alerts import metrics, outbox, payloads, queries, repository, silences, watchlist
-from monitor.alerts.lifecycle import Action, LifecycleParams, step
+from monitor.alerts import metrics, queries, repository, silences, watchlist
+from monitor.alerts.lifecycle import LifecycleParams
 from monitor.alerts.stats import Counts, TestResult, spike_test
+from monitor.alerts.transition import DetectionReport, Run, Scope, advance, seen_at
 from monitor.settings.alerts import AlertSettings, WebhookEndpoint
 from monitor.store.models import Alert
 from monitor.store.sql import MARKET, as_utc
@@ -31,24 +34,8 @@ def wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass
-class DetectionReport:
-    """What one evaluation did (logged; handy in tests)."""
-
-    now: datetime | None
-    evaluated: int = 0
-    fired: list[int] = field(default_factory=list)
-    resolved: list[int] = field(default_factory=list)
-    held: list[str] = field(default_factory=list)  # scopes whose firing a silence held back
-
-
 def windows_at(now: datetime, settings: AlertSettings) -> queries.Windows:
-    window_start = now - timedelta(seconds=settings.window_s)
-    return queries.Windows(
-        baseline_start=window_start - timedelta(seconds=settings.baseline_s),
-        window_start=window_start,
-        window_end=now,
-    )
+    return queries.Windows.ending(now, window_s=settings.window_s, baseline_s=settings.baseline_s)
 
 
 def evaluation_time(
@@ -90,7 +77,16 @@ def detect(
         resolve_z=settings.resolve_z,
         cooldown=timedelta(seconds=settings.cooldown_s),
     )
-    muted = silences.active_silences(session, at=wall())
+    run = Run(
+        session,
+        now,
+        params,
+        silences.active_silences(session, at=wall()),
+        endpoints,
+        dashboard_url,
+        wall,
+        report,
+    )
     market = counts[MARKET]
     market_share = (
         market.baseline_negative / market.baseline_count
@@ -98,9 +94,7 @@ def detect(
         else settings.prior_negative_share
     )
     for scope in sorted(set(counts) | set(firing) | set(rows)):
-        row = rows.get(scope)
-        last = row.last_evaluated_at if row is not None else None
-        if last is not None and as_utc(last) >= now:
+        if seen_at(rows.get(scope), now):
             continue  # the data clock did not move: the same evidence must not count twice
         scope_counts = counts.get(scope, Counts(0, 0, 0, 0))
         result = spike_test(
@@ -111,52 +105,17 @@ def detect(
             min_window_count=settings.min_window_count,
             min_share_increase=settings.min_share_increase,
         )
-        state = repository.to_state(row, firing=scope in firing)
-        state, action = step(
-            state,
-            significant=result.significant,
-            statistic=result.statistic,
-            enough_data=result.enough_data,
-            now=now,
-            params=params,
-        )
-        report.evaluated += 1
-        held = silences.silencing(muted, scope)
-        if action is Action.FIRE and held is not None:
-            state = silences.held_back(repository.to_state(row, firing=False))
-            log.info("firing on %s held back by silence #%d", scope, held.id)
-            report.held.append(scope)
-        elif action is Action.FIRE:
-            alert = _open(session, scope, scope_counts, result, windows, settings, now)
-            _announce(session, payloads.FIRING, alert, endpoints, dashboard_url, wall())
-            report.fired.append(alert.id)
-        elif action is Action.RESOLVE:
-            alert = firing[scope]
-            _resolve(alert, scope_counts, result, now)
-            _announce(session, payloads.RESOLVED, alert, endpoints, dashboard_url, wall(), held)
-            report.resolved.append(alert.id)
-        repository.save_state(
-            session=session,
+        advance(
+            run,
+            Scope(scope, scope, firing.get(scope), silences.silencing(run.muted, scope)),
+            result,
             rows=rows,
-            scope=scope,
-            state=state,
-            now=now,
-            statistic=result.statistic,
+            open_alert=partial(_open, session, scope, scope_counts, result, windows, settings, now),
+            resolve=partial(_resolve, counts=scope_counts, result=result, now=now),
+            stories=_stories,
         )
     if settings.watchlist_enabled:
-        report.evaluated += watchlist.evaluate(
-            session,
-            settings=settings,
-            now=now,
-            params=params,
-            muted=muted,
-            endpoints=endpoints,
-            dashboard_url=dashboard_url,
-            wall=wall,
-            fired=report.fired,
-            resolved=report.resolved,
-            held=report.held,
-        )
+        watchlist.evaluate(run, settings)
     return report
 
 
@@ -231,31 +190,5 @@ def _resolve(alert: Alert, counts: Counts, result: TestResult, now: datetime) ->
     log.info("alert %s on %s resolved (z=%.2f)", alert.id, alert.scope, result.statistic)
 
 
-def _announce(
-    session: Session,
-    event: str,
-    alert: Alert,
-    endpoints: list[WebhookEndpoint],
-    dashboard_url: str,
-    sent_at: datetime,
-    silence: silences.SilenceRow | None = None,
-) -> None:
-    if not endpoints:
-        return
-    stories = queries.stories_for_payload(session, list(alert.story_ids or []))
-    payload = payloads.event_payload(
-        event,
-        alert,
-        stories=stories,
-        dashboard_url=dashboard_url,
-        timestamp=sent_at,
-        silence=silence.payload() if silence else None,
-    )
-    outbox.enqueue(
-        session,
-        alert_id=alert.id,
-        event=event,
-        payload=payload,
-        endpoints=endpoints,
-        now=sent_at,
-    )
+def _stories(session: Session, alert: Alert) -> list[dict[str, Any]]:
+    return queries.stories_for_payload(session, list(alert.story_ids or []))

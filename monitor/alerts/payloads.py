@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.alerts import severity
+from monitor.alerts.repository import ENTITY
 from monitor.store.models import Alert
 from monitor.store.sql import as_utc
 
@@ -36,8 +37,9 @@ def event_payload(
     silence: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """`{type, timestamp, data}`: the alert's numbers, its severity, whether a silence mutes its
-    scope (`silence`: the silence's `payload()`), its top stories and a dashboard link."""
-    return {
+    scope (`silence`: the silence's `payload()`), its top stories and a dashboard link; a
+    watchlist alert's adds its entity's fields (`_entity_fields`)."""
+    payload: dict[str, Any] = {
         "type": event,
         "timestamp": _time(timestamp),
         "data": {
@@ -71,46 +73,30 @@ def event_payload(
             "url": alert_link(dashboard_url, alert.id),
         },
     }
-
-
-def entity_payload(
-    event: str,
-    alert: Alert,
-    *,
-    stories: list[dict[str, Any]],
-    dashboard_url: str,
-    timestamp: datetime,
-    silence: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """A watchlist alert's event: the topic payload's fields (`scope` is the entity key; the
-    counts are stories about it and those negative towards it), plus `scope_kind`, `signal` (the
-    one that drove it), `signals` (all significant when it opened), `entity` {key, name, sector},
-    `volume` {observed, expected, rate_ratio} and, on each top story, `entity` {key, mention,
-    sentiment, confidence, score, from_mention}: the sentiment towards the entity, which can
-    differ from the story's (docs/alerts.md, "Watchlist alerts")."""
-    payload = event_payload(
-        event,
-        alert,
-        stories=stories,
-        dashboard_url=dashboard_url,
-        timestamp=timestamp,
-        silence=silence,
-    )
-    details = alert.details or {}
-    payload["data"].update(
-        {
-            "scope_kind": alert.scope_kind,
-            "signal": alert.signal,
-            "signals": details.get("signals", [alert.signal]),
-            "entity": {
-                "key": alert.scope,
-                "name": details.get("name"),
-                "sector": details.get("sector"),
-            },
-            "volume": details.get("volume"),
-        }
-    )
+    if alert.scope_kind == ENTITY:
+        payload["data"].update(_entity_fields(alert))
     return payload
+
+
+def _entity_fields(alert: Alert) -> dict[str, Any]:
+    """What a watchlist alert's event adds to the topic payload's fields (`scope` is the entity
+    key; the counts are stories about it and those negative towards it): `scope_kind`, `signal`
+    (the one that drove it), `signals` (all significant when it opened), `entity` {key, name,
+    sector}, `volume` {observed, expected, rate_ratio} and, on each top story, `entity` {key,
+    mention, sentiment, confidence, score, from_mention}: the sentiment towards the entity, which
+    can differ from the story's (docs/alerts.md, "Watchlist alerts")."""
+    details = alert.details or {}
+    return {
+        "scope_kind": alert.scope_kind,
+        "signal": alert.signal,
+        "signals": details.get("signals", [alert.signal]),
+        "entity": {
+            "key": alert.scope,
+            "name": details.get("name"),
+            "sector": details.get("sector"),
+        },
+        "volume": details.get("volume"),
+    }
 
 
 def encode(payload: dict[str, Any]) -> bytes:

@@ -8,7 +8,7 @@ building blocks they share with the dashboard come from `monitor.store.sql`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -28,6 +28,16 @@ class Windows:
     baseline_start: datetime
     window_start: datetime
     window_end: datetime
+
+    @classmethod
+    def ending(cls, now: datetime, *, window_s: float, baseline_s: float) -> Windows:
+        """The window of `window_s` seconds up to `now` and the baseline of `baseline_s` before."""
+        window_start = now - timedelta(seconds=window_s)
+        return cls(
+            baseline_start=window_start - timedelta(seconds=baseline_s),
+            window_start=window_start,
+            window_end=now,
+        )
 
 
 def scope_counts(session: Session, *, windows: Windows) -> dict[str, Counts]:

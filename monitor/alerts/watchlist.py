@@ -20,13 +20,14 @@ the signed webhook outbox, in the caller's transaction (`detector.detect`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import partial
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from monitor.alerts import metrics, outbox, payloads, repository, silences
+from monitor.alerts import metrics, repository, silences
 from monitor.alerts.entity_queries import (
     EntityCounts,
     baseline_share,
@@ -35,15 +36,14 @@ from monitor.alerts.entity_queries import (
     pooled_share,
     stories_with_entity,
 )
-from monitor.alerts.lifecycle import Action, LifecycleParams, step
 from monitor.alerts.queries import Windows
 from monitor.alerts.repository import ENTITY, SHARE, VOLUME
 from monitor.alerts.stats import Counts, TestResult, VolumeResult, spike_test, volume_test
+from monitor.alerts.transition import Run, Scope, advance, seen_at
 from monitor.entities.dictionary import default_dictionary
 from monitor.errors import MonitorError
-from monitor.settings.alerts import AlertSettings, WebhookEndpoint
+from monitor.settings.alerts import AlertSettings
 from monitor.store.models import Alert, AlertScopeState
-from monitor.store.sql import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -97,34 +97,17 @@ class Evaluation:
 
 
 def windows_at(now: datetime, settings: AlertSettings) -> Windows:
-    window_start = now - timedelta(seconds=settings.entity.window_s)
-    return Windows(
-        baseline_start=window_start - timedelta(seconds=settings.entity.baseline_s),
-        window_start=window_start,
-        window_end=now,
-    )
+    config = settings.entity
+    return Windows.ending(now, window_s=config.window_s, baseline_s=config.baseline_s)
 
 
 # --- evaluation -----------------------------------------------------------------------------
 
 
-def evaluate(
-    session: Session,
-    *,
-    settings: AlertSettings,
-    now: datetime,
-    params: LifecycleParams,
-    muted: list[silences.SilenceRow],
-    endpoints: list[WebhookEndpoint],
-    dashboard_url: str,
-    wall: Callable[[], datetime],
-    fired: list[int],
-    resolved: list[int],
-    held: list[str],
-) -> int:
-    """Evaluate every watched entity with enough stories (and every firing one) at `now`;
-    returns how many were evaluated and appends to the caller's report lists."""
-    config = settings.entity
+def evaluate(run: Run, settings: AlertSettings) -> None:
+    """Evaluate every watched entity with enough stories (and every firing one) at `run.now`,
+    into the run's report."""
+    session, now, config = run.session, run.now, settings.entity
     windows = windows_at(now, settings)
     firing = repository.open_alerts(session=session, kind=ENTITY)
     rows = repository.load_states(session=session, kind=ENTITY)
@@ -142,46 +125,25 @@ def evaluate(
         if found.counts.window_count >= config.min_window_count
         or found.counts.window_negative >= config.min_negative
     }  # below both minimums neither signal can be significant
-    evaluated = 0
     keys = set()
     for entity in sorted(scopes):
         key = repository.state_key(entity, kind=ENTITY)
         keys.add(key)
-        row = rows.get(key)
-        last = row.last_evaluated_at if row is not None else None
-        if last is not None and as_utc(last) >= now:
+        if seen_at(rows.get(key), now):
             continue  # the data clock did not move: the same evidence must not count twice
         found = counts.get(entity, EntityCounts(NO_COUNTS, None))
         result = _test(found.counts, prior, settings)
-        state = repository.to_state(row, firing=key in firing)
-        state, action = step(
-            state,
-            significant=result.significant,
-            statistic=result.statistic,
-            enough_data=result.enough_data,
-            now=now,
-            params=params,
-        )
-        evaluated += 1
-        silence = silences.silencing(muted, entity, kind=ENTITY)
-        if action is Action.FIRE and silence is not None:
-            state = silences.held_back(repository.to_state(row, firing=False))
-            log.info("watchlist firing on %s held back by silence #%d", entity, silence.id)
-            held.append(f"{QUALIFIED}{entity}")
-        elif action is Action.FIRE:
-            alert = _open(session, entity, found, result, windows, settings, now)
-            _announce(session, payloads.FIRING, alert, endpoints, dashboard_url, wall())
-            fired.append(alert.id)
-        elif action is Action.RESOLVE:
-            alert = firing[key]
-            _resolve(alert, found.counts, result, now)
-            _announce(session, payloads.RESOLVED, alert, endpoints, dashboard_url, wall(), silence)
-            resolved.append(alert.id)
-        repository.save_state(
-            session=session, rows=rows, scope=key, state=state, now=now, statistic=result.statistic
+        silence = silences.silencing(run.muted, entity, kind=ENTITY)
+        advance(
+            run,
+            Scope(key, f"{QUALIFIED}{entity}", firing.get(key), silence),
+            result,
+            rows=rows,
+            open_alert=partial(_open, session, entity, found, result, windows, settings, now),
+            resolve=partial(_resolve, counts=found.counts, result=result, now=now),
+            stories=_stories,
         )
     _forget_stale(rows, keys)
-    return evaluated
 
 
 def _forget_stale(rows: dict[str, AlertScopeState], evaluated: set[str]) -> None:
@@ -349,26 +311,5 @@ def _resolve(alert: Alert, counts: Counts, result: Evaluation, now: datetime) ->
     )
 
 
-def _announce(
-    session: Session,
-    event: str,
-    alert: Alert,
-    endpoints: list[WebhookEndpoint],
-    dashboard_url: str,
-    sent_at: datetime,
-    silence: silences.SilenceRow | None = None,
-) -> None:
-    if not endpoints:
-        return
-    stories = stories_with_entity(session, alert.scope, list(alert.story_ids or []))
-    payload = payloads.entity_payload(
-        event,
-        alert,
-        stories=stories,
-        dashboard_url=dashboard_url,
-        timestamp=sent_at,
-        silence=silence.payload() if silence else None,
-    )
-    outbox.enqueue(
-        session, alert_id=alert.id, event=event, payload=payload, endpoints=endpoints, now=sent_at
-    )
+def _stories(session: Session, alert: Alert) -> list[dict[str, Any]]:
+    return stories_with_entity(session, alert.scope, list(alert.story_ids or []))
