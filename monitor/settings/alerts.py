@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator
 
@@ -53,24 +53,46 @@ class WebhookEndpoint(BaseModel):
         return secret
 
 
+# The share test's parameters, which topic and entity alerts both have: one definition each,
+# the defaults and bounds shared, the description saying what the setting means where it stands.
+
+
+def _window(description: str) -> Any:
+    return Field(3600.0, gt=0, description=description)
+
+
+def _baseline() -> Any:
+    return Field(86_400.0, gt=0, description="trailing baseline before the window (seconds)")
+
+
+def _min_window_count(description: str) -> Any:
+    return Field(20, ge=1, description=description)
+
+
+def _fire_z(description: str) -> Any:
+    return Field(3.5, gt=0, description=description)
+
+
+def _min_share_increase(default: float, description: str) -> Any:
+    return Field(default, ge=0, le=1, description=description)
+
+
+def _top_stories() -> Any:
+    return Field(10, ge=1, le=200, description="story ids kept with each alert")
+
+
 class EntityAlertSettings(BaseModel):
     """`MONITOR_ALERTS__ENTITY__*`: the watchlist's two signals (docs/alerts.md, "Watchlist
     alerts"). Persistence, hysteresis (resolve_z) and cooldown are the topic detector's."""
 
-    window_s: float = Field(
-        3600.0, gt=0, description="recent window of an entity's stories (seconds)"
+    window_s: float = _window("recent window of an entity's stories (seconds)")
+    baseline_s: float = _baseline()
+    min_window_count: int = _min_window_count(
+        "stories about the entity the window needs for the share signal"
     )
-    baseline_s: float = Field(
-        86_400.0, gt=0, description="trailing baseline before the window (seconds)"
-    )
-    min_window_count: int = Field(
-        20, ge=1, description="stories about the entity the window needs for the share signal"
-    )
-    fire_z: float = Field(
-        3.5, gt=0, description="share signal: one-sided z of window vs baseline negative share"
-    )
-    min_share_increase: float = Field(
-        0.10, ge=0, le=1, description="share signal: absolute rise of the negative share needed"
+    fire_z: float = _fire_z("share signal: one-sided z of window vs baseline negative share")
+    min_share_increase: float = _min_share_increase(
+        0.10, "share signal: absolute rise of the negative share needed"
     )
     min_negative: int = Field(
         5, ge=1, description="volume signal: negative stories about the entity the window needs"
@@ -97,32 +119,21 @@ class EntityAlertSettings(BaseModel):
         description="volume signal: hour-to-hour variation (CV) of a name's rate allowed for; "
         "0 = Poisson",
     )
-    top_stories: int = Field(10, ge=1, le=200, description="story ids kept with each alert")
+    top_stories: int = _top_stories()
 
 
 class AlertSettings(BaseModel):
     # --- detector -------------------------------------------------------------------------
     interval_s: float = Field(30.0, gt=0, description="how often the spike detector runs")
-    window_s: float = Field(
-        3600.0, gt=0, description="recent window whose negative share is tested (seconds)"
-    )
-    baseline_s: float = Field(
-        86_400.0, gt=0, description="trailing baseline before the window (seconds)"
-    )
-    min_window_count: int = Field(
-        20, ge=1, description="stories the window needs before a scope can fire"
-    )
-    fire_z: float = Field(
-        3.5, gt=0, description="one-sided z of window vs baseline negative share that fires"
-    )
+    window_s: float = _window("recent window whose negative share is tested (seconds)")
+    baseline_s: float = _baseline()
+    min_window_count: int = _min_window_count("stories the window needs before a scope can fire")
+    fire_z: float = _fire_z("one-sided z of window vs baseline negative share that fires")
     resolve_z: float = Field(
         1.5, description="z below which a firing alert counts towards resolving (hysteresis)"
     )
-    min_share_increase: float = Field(
-        0.05,
-        ge=0,
-        le=1,
-        description="absolute rise of the negative share also required to fire (big scopes)",
+    min_share_increase: float = _min_share_increase(
+        0.05, "absolute rise of the negative share also required to fire (big scopes)"
     )
     persistence_evaluations: int = Field(
         2, ge=1, description="consecutive significant evaluations before firing"
@@ -139,7 +150,7 @@ class AlertSettings(BaseModel):
     prior_negative_share: float = Field(
         0.2, gt=0, lt=1, description="prior negative share when even the market has no baseline"
     )
-    top_stories: int = Field(10, ge=1, le=200, description="story ids kept with each alert")
+    top_stories: int = _top_stories()
     clock: Literal["wall", "data"] = Field(
         "wall",
         description="'now' for the detector: wall clock, or newest published_at (replays)",
