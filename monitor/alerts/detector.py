@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from monitor.alerts import metrics, queries, repository, silences, watchlist
 from monitor.alerts.lifecycle import LifecycleParams
 from monitor.alerts.stats import Counts, TestResult, spike_test
-from monitor.alerts.transition import DetectionReport, Run, Scope, advance, seen_at
+from monitor.alerts.transition import DetectionReport, Run, Scope, advance, open_alert, seen_at
 from monitor.settings.alerts import AlertSettings, WebhookEndpoint
 from monitor.store.models import Alert
 from monitor.store.sql import MARKET, as_utc
@@ -131,23 +131,15 @@ def _open(
     story_ids = queries.spike_story_ids(
         session, scope=scope, windows=windows, limit=settings.top_stories
     )
-    alert = Alert(
+    alert = open_alert(
+        session,
+        windows,
+        counts,
+        result,
+        (result.statistic, settings.fire_z, result.p_value),
+        now=now,
         fingerprint=repository.fingerprint(scope),
         scope=scope,
-        status=repository.FIRING,
-        window_start=windows.window_start,
-        window_end=windows.window_end,
-        baseline_start=windows.baseline_start,
-        baseline_end=windows.window_start,
-        window_count=counts.window_count,
-        window_negative=counts.window_negative,
-        baseline_count=counts.baseline_count,
-        baseline_negative=counts.baseline_negative,
-        observed_share=result.observed_share,
-        baseline_share=result.baseline_share,
-        statistic=result.statistic,
-        threshold=settings.fire_z,
-        p_value=result.p_value,
         story_ids=story_ids,
         details={
             "test": "one-sided pooled two-proportion z, Beta-prior-smoothed baseline",
@@ -159,10 +151,7 @@ def _open(
             "resolve_evaluations": settings.resolve_evaluations,
             "clock": settings.clock,
         },
-        opened_at=now,
     )
-    session.add(alert)
-    session.flush()  # the id goes into the payload and the outbox rows
     metrics.alert_fired(scope)
     log.warning(
         "alert %s fired on %s: %d/%d negative (%.1f%%) vs baseline %.1f%%, z=%.2f",

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from monitor.alerts import outbox, payloads, repository, silences
 from monitor.alerts.lifecycle import Action, LifecycleParams, step
+from monitor.alerts.queries import Windows
+from monitor.alerts.stats import Counts, TestResult
 from monitor.settings.alerts import WebhookEndpoint
 from monitor.store.models import Alert, AlertScopeState
 from monitor.store.sql import as_utc
@@ -119,6 +121,43 @@ def advance(
         now=run.now,
         statistic=result.statistic,
     )
+
+
+def open_alert(
+    session: Session,
+    windows: Windows,
+    counts: Counts,
+    share: TestResult,
+    figures: tuple[float, float, float],
+    *,
+    now: datetime,
+    **fields: Any,
+) -> Alert:
+    """A firing alert on the window's `counts` and `share` test, with the (statistic, threshold,
+    p-value) of the test that fired and the caller's own `fields`; flushed, so it has its id for
+    the payload and the outbox rows."""
+    statistic, threshold, p_value = figures
+    alert = Alert(
+        status=repository.FIRING,
+        window_start=windows.window_start,
+        window_end=windows.window_end,
+        baseline_start=windows.baseline_start,
+        baseline_end=windows.window_start,
+        window_count=counts.window_count,
+        window_negative=counts.window_negative,
+        baseline_count=counts.baseline_count,
+        baseline_negative=counts.baseline_negative,
+        observed_share=share.observed_share,
+        baseline_share=share.baseline_share,
+        statistic=statistic,
+        threshold=threshold,
+        p_value=p_value,
+        opened_at=now,
+        **fields,
+    )
+    session.add(alert)
+    session.flush()
+    return alert
 
 
 def announce(

@@ -39,7 +39,7 @@ from monitor.alerts.entity_queries import (
 from monitor.alerts.queries import Windows
 from monitor.alerts.repository import ENTITY, SHARE, VOLUME
 from monitor.alerts.stats import Counts, TestResult, VolumeResult, spike_test, volume_test
-from monitor.alerts.transition import Run, Scope, advance, seen_at
+from monitor.alerts.transition import Run, Scope, advance, open_alert, seen_at
 from monitor.entities.dictionary import default_dictionary
 from monitor.errors import MonitorError
 from monitor.settings.alerts import AlertSettings
@@ -199,27 +199,18 @@ def _open(
     config = settings.entity
     counts = found.counts
     signal = result.signal
-    statistic, threshold, p_value = result.figures(signal)
     story_ids = driving_story_ids(session, entity=entity, windows=windows, limit=config.top_stories)
-    alert = Alert(
+    alert = open_alert(
+        session,
+        windows,
+        counts,
+        result.share,
+        result.figures(signal),
+        now=now,
         fingerprint=repository.fingerprint(entity, kind=ENTITY),
         scope=entity,
         scope_kind=ENTITY,
         signal=signal,
-        status=repository.FIRING,
-        window_start=windows.window_start,
-        window_end=windows.window_end,
-        baseline_start=windows.baseline_start,
-        baseline_end=windows.window_start,
-        window_count=counts.window_count,
-        window_negative=counts.window_negative,
-        baseline_count=counts.baseline_count,
-        baseline_negative=counts.baseline_negative,
-        observed_share=result.share.observed_share,
-        baseline_share=result.share.baseline_share,
-        statistic=statistic,
-        threshold=threshold,
-        p_value=p_value,
         story_ids=story_ids,
         details={
             "entity": entity,
@@ -236,10 +227,7 @@ def _open(
             "resolve_evaluations": settings.resolve_evaluations,
             "clock": settings.clock,
         },
-        opened_at=now,
     )
-    session.add(alert)
-    session.flush()  # the id goes into the payload and the outbox rows
     metrics.alert_fired(f"{QUALIFIED}{entity}")
     log.warning(
         "watchlist alert %s fired on %s (%s): %d/%d negative, %.1f expected, z=%.2f",
@@ -249,7 +237,7 @@ def _open(
         counts.window_negative,
         counts.window_count,
         result.volume.expected,
-        statistic,
+        alert.statistic,
     )
     return alert
 
