@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, cast, func
+from sqlalchemy import ColumnElement, cast, func, text
 from sqlalchemy import Integer as SAInteger
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -77,3 +77,19 @@ def epochs_to_utc(seconds: pd.Series) -> pd.Series:
 def floor_hour(moment: datetime) -> datetime:
     """The start of the UTC hour holding `moment`."""
     return datetime.fromtimestamp(int(moment.timestamp()) // 3600 * 3600, UTC)
+
+
+def skip_scan(session: Session, table: str, column: str) -> list[str]:
+    """The distinct values of an indexed `column`, sorted, by a skip scan: one index probe per
+    value (a recursive CTE), not a read of every row; PostgreSQL and SQLite alike. `table` and
+    `column` are our own schema's names, never user input."""
+    query = f"""
+        WITH RECURSIVE d(value) AS (
+            SELECT min({column}) FROM {table}
+            UNION ALL
+            SELECT (SELECT min({column}) FROM {table} WHERE {table}.{column} > d.value)
+            FROM d WHERE d.value IS NOT NULL
+        )
+        SELECT value FROM d WHERE value IS NOT NULL
+        """
+    return [row[0] for row in session.execute(text(query))]

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Select, case, func, select, text
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from monitor.store.models import Classification, EntityHourly, Story, StoryEntity
@@ -27,10 +27,11 @@ from monitor.store.queries.sentiment import (
     combined_index,
     index_frame,
     rolled_until,
+    rollup_index,
     rollup_split,
 )
 from monitor.store.rollup import ENTITY_ROLLUP_NAME
-from monitor.store.sql import current_classification, floor_hour, time_bucket
+from monitor.store.sql import current_classification, floor_hour, skip_scan, time_bucket
 
 ENTITY_ROLLUP = ENTITY_ROLLUP_NAME  # the entity rollup's row in rollup_state
 ENTITY_SCOPE = "entity"  # alerts.scope_kind of an alert about one entity
@@ -87,30 +88,6 @@ def entity_index(
     return index_frame(session, stmt, StoryEntity.entity, entities)
 
 
-def entity_hourly_index(
-    session: Session,
-    *,
-    start: datetime,
-    end: datetime,
-    bucket_s: int,
-    entities: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """`entity_index` from the rollup: whole hours [start, end), `bucket_s` whole hours."""
-    bucket = time_bucket(session, EntityHourly.hour, bucket_s).label("bucket")
-    stmt = (
-        select(
-            bucket,
-            EntityHourly.entity,
-            func.sum(EntityHourly.stories),
-            func.sum(EntityHourly.negative),
-            func.sum(EntityHourly.score_sum),
-        )
-        .where(EntityHourly.hour >= start, EntityHourly.hour < end)
-        .group_by(bucket, EntityHourly.entity)
-    )
-    return index_frame(session, stmt, EntityHourly.entity, entities)
-
-
 def entity_series(
     session: Session, *, entity: str, start: datetime, end: datetime, bucket_s: int
 ) -> pd.DataFrame:
@@ -123,8 +100,8 @@ def entity_series(
         lambda lo, hi: entity_index(
             session, start=lo, end=hi, bucket_s=bucket_s, entities=[entity]
         ),
-        lambda lo, hi: entity_hourly_index(
-            session, start=lo, end=hi, bucket_s=bucket_s, entities=[entity]
+        lambda lo, hi: rollup_index(
+            session, EntityHourly, EntityHourly.entity, lo, hi, bucket_s, [entity]
         ),
         start=start,
         end=end,
@@ -351,18 +328,7 @@ def entities_of_stories(session: Session, *, story_ids: Sequence[int]) -> pd.Dat
 def seen_entities(session: Session) -> list[str]:
     """Every entity some story names, sorted: a skip scan over `ix_story_entities_entity`
     (one index probe per entity, not a read of every row; PostgreSQL and SQLite alike)."""
-    skip_scan = text(
-        """
-        WITH RECURSIVE e(entity) AS (
-            SELECT min(entity) FROM story_entities
-            UNION ALL
-            SELECT (SELECT min(entity) FROM story_entities WHERE story_entities.entity > e.entity)
-            FROM e WHERE e.entity IS NOT NULL
-        )
-        SELECT entity FROM e WHERE entity IS NOT NULL
-        """
-    )
-    return [row[0] for row in session.execute(skip_scan)]
+    return skip_scan(session, "story_entities", "entity")
 
 
 def entity_alerts(

@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from monitor.store.models import Classification, Story, StoryEntity
-from monitor.store.sql import MARKET, current_classification
+from monitor.store.sql import MARKET, current_classification, skip_scan
 
 NEWS_COLUMNS = [
     "story_id",
@@ -177,15 +177,4 @@ def news_sources(session: Session) -> list[str]:
     A plain DISTINCT reads every story; this reads one index entry per source, which matters
     at millions of stories and a handful of feeds. Works on PostgreSQL and SQLite alike.
     """
-    skip_scan = text(
-        """
-        WITH RECURSIVE s(source) AS (
-            SELECT min(source) FROM stories
-            UNION ALL
-            SELECT (SELECT min(source) FROM stories WHERE stories.source > s.source)
-            FROM s WHERE s.source IS NOT NULL
-        )
-        SELECT source FROM s WHERE source IS NOT NULL
-        """
-    )
-    return [row[0] for row in session.execute(skip_scan)]
+    return skip_scan(session, "stories", "source")

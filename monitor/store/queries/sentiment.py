@@ -11,7 +11,13 @@ import pandas as pd
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from monitor.store.models import Classification, RollupState, SentimentHourly, Story
+from monitor.store.models import (
+    Classification,
+    EntityHourly,
+    RollupState,
+    SentimentHourly,
+    Story,
+)
 from monitor.store.rollup import ROLLUP_NAME
 from monitor.store.sql import as_utc, current_classification, epochs_to_utc, floor_hour, time_bucket
 
@@ -150,19 +156,35 @@ def hourly_index(
     topics: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """`sentiment_index` from the rollup: whole hours [start, end), `bucket_s` whole hours."""
-    bucket = time_bucket(session, SentimentHourly.hour, bucket_s).label("bucket")
+    return rollup_index(
+        session, SentimentHourly, SentimentHourly.topic, start, end, bucket_s, topics
+    )
+
+
+def rollup_index(
+    session: Session,
+    rollup: type[SentimentHourly | EntityHourly],
+    key: InstrumentedAttribute[str],
+    start: datetime,
+    end: datetime,
+    bucket_s: int,
+    keys: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The index (INDEX_COLUMNS, `key` in `topic`) from an hourly rollup table: whole hours
+    [start, end), `bucket_s` whole hours."""
+    bucket = time_bucket(session, rollup.hour, bucket_s).label("bucket")
     stmt = (
         select(
             bucket,
-            SentimentHourly.topic,
-            func.sum(SentimentHourly.stories),
-            func.sum(SentimentHourly.negative),
-            func.sum(SentimentHourly.score_sum),
+            key,
+            func.sum(rollup.stories),
+            func.sum(rollup.negative),
+            func.sum(rollup.score_sum),
         )
-        .where(SentimentHourly.hour >= start, SentimentHourly.hour < end)
-        .group_by(bucket, SentimentHourly.topic)
+        .where(rollup.hour >= start, rollup.hour < end)
+        .group_by(bucket, key)
     )
-    return index_frame(session, stmt, SentimentHourly.topic, topics)
+    return index_frame(session, stmt, key, keys)
 
 
 def rolled_until(session: Session, name: str = ROLLUP_NAME) -> datetime | None:
