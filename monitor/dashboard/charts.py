@@ -191,6 +191,23 @@ def topic_heatmap(series: honest.Series) -> alt.LayerChart:
     return alt.layer(thin, cells).properties(height={"step": 24})
 
 
+def _score_line(title: str, when: alt.Tooltip, *, smooth: bool) -> alt.Chart:
+    """The mean sentiment score (−1…+1, smoothed or not) as a `_line`, its axis titled `title`."""
+    column = "smooth_score" if smooth else "mean_score"
+    y = alt.Y(
+        f"{column}:Q",
+        title=title,
+        axis=alt.Axis(format="+.1f"),
+        scale=alt.Scale(domain=[-1, 1]),
+    )
+    tip = [
+        when,
+        alt.Tooltip("stories:Q"),
+        alt.Tooltip(f"{column}:Q", title="mean score", format="+.2f"),
+    ]
+    return _line(column, y, "#1f77b4", tip, strokeWidth=2)
+
+
 def topic_panels(series: honest.Series, measure: str, *, smooth: bool = False) -> alt.FacetChart:
     """One small panel per chosen topic (shared axes) instead of a tangle of lines: the share
     with its interval, or the mean score, each broken at gaps."""
@@ -198,19 +215,7 @@ def topic_panels(series: honest.Series, measure: str, *, smooth: bool = False) -
     if measure == "negative_share":
         layers = _share_layers(series.zone, smooth=smooth)
     else:
-        column = "smooth_score" if smooth else "mean_score"
-        y = alt.Y(
-            f"{column}:Q",
-            title="mean sentiment score",
-            axis=alt.Axis(format="+.1f"),
-            scale=alt.Scale(domain=[-1, 1]),
-        )
-        tip = [
-            alt.Tooltip("when:N"),
-            alt.Tooltip("stories:Q"),
-            alt.Tooltip(f"{column}:Q", title="mean score", format="+.2f"),
-        ]
-        layers = [_line(column, y, "#1f77b4", tip, strokeWidth=2)]
+        layers = [_score_line("mean sentiment score", alt.Tooltip("when:N"), smooth=smooth)]
     return (
         alt.layer(*layers, data=data)
         .encode(x=time_x("bucket", series.zone))
@@ -223,21 +228,10 @@ def score_chart(series: honest.Series, *, smooth: bool = False) -> alt.Chart:
     """One series' mean sentiment score over time (−1…+1), broken at thin buckets, full width
     (the Company page's second chart, under `market_chart`'s share and volume)."""
     data = _chartable(series.frame, series.width_s)
-    column = "smooth_score" if smooth else "mean_score"
-    y = alt.Y(
-        f"{column}:Q",
-        title="mean score",
-        axis=alt.Axis(format="+.1f"),
-        scale=alt.Scale(domain=[-1, 1]),
-    )
-    tip = [
-        alt.Tooltip("when:N", title=f"time ({series.zone.key})"),
-        alt.Tooltip("stories:Q"),
-        alt.Tooltip(f"{column}:Q", title="mean score", format="+.2f"),
-    ]
+    when = alt.Tooltip("when:N", title=f"time ({series.zone.key})")
     domain = [data["bucket"].min().isoformat(), data["bucket_end"].max().isoformat()]
     return (
-        _line(column, y, "#1f77b4", tip, strokeWidth=2)
+        _score_line("mean score", when, smooth=smooth)
         .properties(data=data, height=180)
         .encode(x=time_x("bucket", series.zone, domain=domain))
     )

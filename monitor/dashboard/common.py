@@ -231,3 +231,20 @@ def fmt_time(moment: datetime | pd.Timestamp | None, *, seconds: bool = False) -
         return "—"
     local = pd.Timestamp(moment).tz_convert(display_zone())
     return local.strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z")
+
+
+def kpis(index: pd.DataFrame, firing: int, labels: Sequence[str]) -> None:
+    """Four metrics of a sentiment index (stories, negative share with its 95% interval, mean
+    score) and the alerts firing, under the page's four `labels`."""
+    stories = int(index["stories"].sum())
+    negative = int(index["negative"].sum())
+    low, high = honest.wilson(pd.Series([negative]), pd.Series([stories]))
+    cols = st.columns(4)
+    cols[0].metric(labels[0], f"{stories:,}")
+    cols[1].metric(
+        labels[1],
+        f"{negative / stories:.1%}",
+        help=f"95% interval {low.iloc[0]:.1%} – {high.iloc[0]:.1%}",
+    )
+    cols[2].metric(labels[2], f"{index['score_sum'].sum() / stories:+.2f}")
+    cols[3].metric(labels[3], firing)

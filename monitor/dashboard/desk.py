@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import common
 import pandas as pd
@@ -119,19 +120,11 @@ def window_stories(alert: queries.AlertRow) -> None:
     pages = max(1, -(-total // PAGE_SIZE))
     page = int(top[1].number_input("Page", 1, pages, key=f"{key}_page")) - 1
     with common.session() as db:
-        shown = queries.window_stories(
-            db,
-            scope=scope,
-            start=start,
-            end=end,
-            scope_kind=kind,
-            order=order,
-            limit=PAGE_SIZE,
-            offset=page * PAGE_SIZE,
+        stories = partial(
+            queries.window_stories, db, scope=scope, start=start, end=end, scope_kind=kind
         )
-        everything = queries.window_stories(
-            db, scope=scope, start=start, end=end, scope_kind=kind, order=order, limit=CSV_LIMIT
-        )
+        shown = stories(order=order, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
+        everything = stories(order=order, limit=CSV_LIMIT)
     top[2].download_button(
         f"⬇ Download all {len(everything.rows):,} as CSV",
         data=stories_csv(everything.rows),

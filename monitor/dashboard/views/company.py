@@ -24,6 +24,13 @@ from monitor.store import queries
 PAGE_SIZE = 25
 MAX_TICKER = 64  # story_entities.entity's width
 
+COMPANY_KPIS = (
+    "Stories naming it",
+    "Negative towards it",
+    "Mean score towards it",
+    "Its alerts firing",
+)
+
 
 def selected_ticker() -> str | None:
     raw = st.query_params.get("ticker", "").strip()
@@ -43,21 +50,6 @@ def heading(ticker: str) -> None:
         st.caption(f"Sector: {common.md(entry.sector)}")
     elif entry is None:
         st.caption("Not in the entity dictionary: named by stories only.")
-
-
-def kpis(index: pd.DataFrame, firing: int) -> None:
-    stories = int(index["stories"].sum())
-    negative = int(index["negative"].sum())
-    low, high = honest.wilson(pd.Series([negative]), pd.Series([stories]))
-    cols = st.columns(4)
-    cols[0].metric("Stories naming it", f"{stories:,}")
-    cols[1].metric(
-        "Negative towards it",
-        f"{negative / stories:.1%}",
-        help=f"95% interval {low.iloc[0]:.1%} – {high.iloc[0]:.1%}",
-    )
-    cols[2].metric("Mean score towards it", f"{index['score_sum'].sum() / stories:+.2f}")
-    cols[3].metric("Its alerts firing", firing)
 
 
 def stories_table(frame: pd.DataFrame, ticker: str) -> None:
@@ -165,7 +157,7 @@ def company(ticker: str) -> None:
                 icon="📭",
             )
         else:
-            kpis(index, sum(a.status == "firing" for a in alerts))
+            common.kpis(index, sum(a.status == "firing" for a in alerts), COMPANY_KPIS)
             series = common.honest_series(index, frame, base_s, topics=[ticker])
             st.subheader("Sentiment towards it, and its volume")
             st.caption(

@@ -32,6 +32,8 @@ smooth = controls[2].toggle(
 )
 measure = "negative_share" if measure_label == "Negative share" else "mean_score"
 
+MARKET_KPIS = ("Stories", "Negative share", "Mean sentiment score", "Alerts firing")
+
 
 def firing_banner(alerts: list[queries.AlertRow], held: list[silences.SilenceRow]) -> None:
     """Firing alerts first and loud: they are why someone opens the dashboard."""
@@ -85,21 +87,6 @@ def alerts_now() -> None:
     firing_banner(firing, held)
 
 
-def kpis(market: pd.DataFrame, firing: int) -> None:
-    stories = int(market["stories"].sum())
-    negative = int(market["negative"].sum())
-    low, high = honest.wilson(pd.Series([negative]), pd.Series([stories]))
-    cols = st.columns(4)
-    cols[0].metric("Stories", f"{stories:,}")
-    cols[1].metric(
-        "Negative share",
-        f"{negative / stories:.1%}",
-        help=f"95% interval {low.iloc[0]:.1%} – {high.iloc[0]:.1%}",
-    )
-    cols[2].metric("Mean sentiment score", f"{market['score_sum'].sum() / stories:+.2f}")
-    cols[3].metric("Alerts firing", firing)
-
-
 def top_movers() -> None:
     """Companies whose sentiment moved most in the range against their own week before it."""
     with common.session() as db:
@@ -129,7 +116,7 @@ def render() -> None:
     with common.session() as db:
         firing = len(queries.firing_alerts(db))
     market_index = queries.market_index(index)
-    kpis(market_index, firing)
+    common.kpis(market_index, firing, MARKET_KPIS)
 
     market = common.honest_series(market_index, frame, base_s, topics=["Market"])
     st.subheader("Market")
