@@ -75,6 +75,29 @@ def make_story(clean_db: sessionmaker[Session]) -> MakeStory:
     return make
 
 
+SECTORS = {"AAPL": "Information Technology", "MSFT": "Information Technology"}
+
+
+def seed_apple(make_story: MakeStory, negative_headline: str) -> None:
+    """Apple positive three days ago; negative today, in six stories (`negative_headline`
+    formatted with i) that are positive overall and positive towards Microsoft."""
+    for i in range(8):
+        make_story(
+            f"Apple record quarter {i}",
+            published_at=NOW - timedelta(days=3, minutes=i),
+            entities={"AAPL": "positive", "MSFT": "neutral"},
+            sectors=SECTORS,
+        )
+    for i in range(6):
+        make_story(
+            negative_headline.format(i=i),
+            sentiment="positive",
+            published_at=NOW - timedelta(hours=1, minutes=i),
+            entities={"AAPL": ("negative", -0.8), "MSFT": "positive"},
+            sectors=SECTORS,
+        )
+
+
 @pytest.fixture
 def make_alert(clean_db: sessionmaker[Session]) -> Callable[..., Alert]:
     """An alert whose window ended a minute before NOW; keyword arguments override any column."""

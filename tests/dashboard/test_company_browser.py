@@ -6,16 +6,13 @@ another. Screenshots go to artifacts/screenshots/.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from tests.dashboard.conftest import NOW, MakeStory, screenshot, wait_for
+from tests.dashboard.conftest import MakeStory, screenshot, seed_apple, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
-
-SECTORS = {"AAPL": "Information Technology", "MSFT": "Information Technology"}
 
 
 def body(page: Any) -> str:
@@ -23,22 +20,7 @@ def body(page: Any) -> str:
 
 
 def seed(make_story: MakeStory) -> None:
-    """Apple positive three days ago, negative today in stories that are positive overall."""
-    for i in range(8):
-        make_story(
-            f"Apple record quarter {i}",
-            published_at=NOW - timedelta(days=3, minutes=i),
-            entities={"AAPL": "positive", "MSFT": "neutral"},
-            sectors=SECTORS,
-        )
-    for i in range(6):
-        make_story(
-            f"Microsoft beats Apple in cloud deal {i}",
-            sentiment="positive",
-            published_at=NOW - timedelta(hours=1, minutes=i),
-            entities={"AAPL": ("negative", -0.8), "MSFT": "positive"},
-            sectors=SECTORS,
-        )
+    seed_apple(make_story, "Microsoft beats Apple in cloud deal {i}")
 
 
 def test_top_mover_opens_the_company_page(

@@ -11,13 +11,11 @@ import pytest
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.dashboard.conftest import NOW, MakeStory
+from tests.dashboard.conftest import NOW, MakeStory, seed_apple
 from tests.dashboard.test_pages import OpenPage, open_page, text_of  # noqa: F401 (fixture)
 from tests.factories import add_alert
 
 pytestmark = pytest.mark.integration
-
-SECTORS = {"AAPL": "Information Technology", "MSFT": "Information Technology"}
 
 
 @pytest.fixture(autouse=True)
@@ -33,21 +31,7 @@ def fresh_caches() -> Iterator[None]:
 def companies_world(make_story: MakeStory, clean_db: sessionmaker[Session]) -> dict[str, Any]:
     """Apple positive last week, negative today (in "Microsoft beats Apple" stories that are
     positive overall); an Apple watchlist alert firing."""
-    for i in range(8):
-        make_story(
-            f"Apple record quarter {i}",
-            published_at=NOW - timedelta(days=3, minutes=i),
-            entities={"AAPL": "positive", "MSFT": "neutral"},
-            sectors=SECTORS,
-        )
-    for i in range(6):
-        make_story(
-            f"Microsoft beats Apple <b>{i}</b> [link](https://evil.example)",
-            sentiment="positive",
-            published_at=NOW - timedelta(hours=1, minutes=i),
-            entities={"AAPL": ("negative", -0.8), "MSFT": "positive"},
-            sectors=SECTORS,
-        )
+    seed_apple(make_story, "Microsoft beats Apple <b>{i}</b> [link](https://evil.example)")
     alert = add_alert(
         clean_db,
         scope="AAPL",
