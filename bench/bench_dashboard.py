@@ -23,6 +23,7 @@ from typing import Any
 
 import bench_entities
 import sqlalchemy as sa
+from benchlib import run_seed
 from sqlalchemy.orm import Session
 
 from monitor.nlp.labels import SENTIMENTS, TOPICS
@@ -135,12 +136,7 @@ def seed(url: str, n: int, now: datetime) -> None:
         "topics": list(TOPICS),
         "sentiments": list(SENTIMENTS),
     }
-    with engine.begin() as connection:
-        for statement in SEED_SQL:
-            started = time.perf_counter()
-            connection.execute(sa.text(statement), params)
-            table = statement.split("INSERT INTO")[1].split()[0]
-            print(f"  {table:<16} {time.perf_counter() - started:6.1f} s")
+    run_seed(engine, SEED_SQL, params)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(sa.text("VACUUM ANALYZE"))
     engine.dispose()

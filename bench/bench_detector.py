@@ -15,11 +15,12 @@ import argparse
 import math
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
+from benchlib import lifecycle_fires
 
-from monitor.alerts.lifecycle import Action, LifecycleParams, ScopeState, step
+from monitor.alerts.lifecycle import LifecycleParams
 from monitor.alerts.stats import Counts, z_statistic
 from monitor.settings.alerts import AlertSettings
 
@@ -125,21 +126,9 @@ def run_lifecycle(
         resolve_z=cfg.resolve_z,
         cooldown=timedelta(seconds=cfg.cooldown_s),
     )
-    t0 = datetime(2026, 1, 1, tzinfo=UTC)
-    state = ScopeState()
-    fires: list[int] = []
-    sig, zz, en = significant.tolist(), z.tolist(), enough.tolist()
-    for i in range(len(sig)):
-        # Fast path, exactly what step() returns for an idle scope without a significant test.
-        if not state.firing and state.above == 0 and not sig[i]:
-            continue
-        now = t0 + timedelta(seconds=i * cfg.interval_s)
-        state, action = step(
-            state, significant=sig[i], statistic=zz[i], enough_data=en[i], now=now, params=params
-        )
-        if action is Action.FIRE:
-            fires.append(i)
-    return fires
+    return lifecycle_fires(
+        significant.tolist(), z.tolist(), enough.tolist(), params, cfg.interval_s
+    )
 
 
 def false_alarms_per_week(cfg: Config, weeks: float, rng: np.random.Generator) -> float:

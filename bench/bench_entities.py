@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from benchlib import run_seed
 from sqlalchemy.orm import Session
 
 from monitor.entities.dictionary import default_dictionary
@@ -101,12 +102,7 @@ def seed(url: str, now: datetime) -> None:
         "now": now,
     }
     engine = make_engine(url)
-    with engine.begin() as connection:
-        for statement in SEED_SQL:
-            started = time.perf_counter()
-            connection.execute(sa.text(statement), params)
-            table = statement.split("INSERT INTO")[1].split()[0]
-            print(f"  {table:<16} {time.perf_counter() - started:6.1f} s")
+    run_seed(engine, SEED_SQL, params)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(sa.text("VACUUM ANALYZE story_entities"))
     build_rollup(url, now)

@@ -27,8 +27,9 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import numpy as np
+from benchlib import lifecycle_fires
 
-from monitor.alerts.lifecycle import Action, LifecycleParams, ScopeState, step
+from monitor.alerts.detector import lifecycle_params
 from monitor.alerts.stats import Z_CAP, volume_test
 from monitor.settings import load_settings
 from monitor.settings.alerts import AlertSettings
@@ -81,27 +82,13 @@ def check_against_scalar(series: dict[str, np.ndarray], settings: AlertSettings)
 
 
 def fires(series: dict[str, np.ndarray], settings: AlertSettings, start: int = 0) -> list[int]:
-    params = LifecycleParams(
-        persistence=settings.persistence_evaluations,
-        resolve_after=settings.resolve_evaluations,
-        resolve_z=settings.resolve_z,
-        cooldown=timedelta(seconds=settings.cooldown_s),
+    return lifecycle_fires(
+        series["significant"].tolist()[start:],
+        series["z"].tolist()[start:],
+        series["enough"].tolist()[start:],
+        lifecycle_params(settings),
+        settings.interval_s,
     )
-    t0 = datetime(2026, 1, 1, tzinfo=UTC)
-    state = ScopeState()
-    out: list[int] = []
-    sig = series["significant"].tolist()[start:]
-    zz, en = series["z"].tolist()[start:], series["enough"].tolist()[start:]
-    for i in range(len(sig)):
-        if not state.firing and state.above == 0 and not sig[i]:
-            continue
-        now = t0 + timedelta(seconds=i * settings.interval_s)
-        state, action = step(
-            state, significant=sig[i], statistic=zz[i], enough_data=en[i], now=now, params=params
-        )
-        if action is Action.FIRE:
-            out.append(i)
-    return out
 
 
 def arrivals(

@@ -38,6 +38,15 @@ def windows_at(now: datetime, settings: AlertSettings) -> queries.Windows:
     return queries.Windows.ending(now, window_s=settings.window_s, baseline_s=settings.baseline_s)
 
 
+def lifecycle_params(settings: AlertSettings) -> LifecycleParams:
+    return LifecycleParams(
+        persistence=settings.persistence_evaluations,
+        resolve_after=settings.resolve_evaluations,
+        resolve_z=settings.resolve_z,
+        cooldown=timedelta(seconds=settings.cooldown_s),
+    )
+
+
 def evaluation_time(
     session: Session,
     settings: AlertSettings,
@@ -71,12 +80,7 @@ def detect(
     counts = queries.scope_counts(session, windows=windows)
     firing = repository.open_alerts(session=session)
     rows = repository.load_states(session=session)
-    params = LifecycleParams(
-        persistence=settings.persistence_evaluations,
-        resolve_after=settings.resolve_evaluations,
-        resolve_z=settings.resolve_z,
-        cooldown=timedelta(seconds=settings.cooldown_s),
-    )
+    params = lifecycle_params(settings)
     run = Run(
         session,
         now,
