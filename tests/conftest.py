@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,8 +17,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.broker import EmbeddedBroker
+from monitor.errors import ConfigError
 from monitor.nlp.checkpoint import Checkpoint, save_checkpoint, weights_digest
 from monitor.nlp.model import LSTMConfig, NewsLSTM
+from monitor.settings import load_settings
 from monitor.store import migrate
 from monitor.store.db import make_engine, make_sessionmaker
 from monitor.store.models import Base
@@ -100,3 +102,19 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("model") / "tiny.pt"
     save_checkpoint(Checkpoint(model=model, version=f"tiny-{weights_digest(model)}"), path)
     return path
+
+
+ConfigErrorOf = Callable[[str, str], ConfigError]
+
+
+@pytest.fixture
+def config_error(monkeypatch: pytest.MonkeyPatch) -> ConfigErrorOf:
+    """The ConfigError that loading the settings raises with one variable set to a value."""
+
+    def load(variable: str, value: str) -> ConfigError:
+        monkeypatch.setenv(variable, value)
+        with pytest.raises(ConfigError) as caught:
+            load_settings()
+        return caught.value
+
+    return load

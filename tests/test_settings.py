@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.errors import ConfigError
 from monitor.settings import describe_settings, load_settings
+from tests.conftest import ConfigErrorOf
 
 CONTRACT = (
     "MONITOR_DATABASE__URL",
@@ -52,14 +52,12 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     ],
 )
 def test_bad_value_names_its_variable(
-    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+    config_error: ConfigErrorOf, variable: str, value: str
 ) -> None:
-    monkeypatch.setenv(variable, value)
-    with pytest.raises(ConfigError) as caught:
-        load_settings()
+    error = config_error(variable, value)
     # A list item's field is named down to the item: MONITOR_ALERTS__WEBHOOKS__0__URL.
-    assert caught.value.setting.startswith(variable)
-    assert variable in str(caught.value)
+    assert error.setting.startswith(variable)
+    assert variable in str(error)
 
 
 def test_defaults_match_the_contract() -> None:

@@ -14,6 +14,7 @@ from monitor.alerts.stats import volume_test
 from monitor.errors import ConfigError
 from monitor.settings import load_settings
 from monitor.settings.alerts import AlertSettings
+from tests.conftest import ConfigErrorOf
 
 
 @pytest.mark.parametrize(
@@ -47,13 +48,8 @@ def test_watchlist_parsing(
         ("MONITOR_ALERTS__ENTITY__PRIOR_NEGATIVE_PER_HOUR", "-1"),
     ],
 )
-def test_bad_values_name_the_variable(
-    monkeypatch: pytest.MonkeyPatch, name: str, value: str
-) -> None:
-    monkeypatch.setenv(name, value)
-    with pytest.raises(ConfigError) as error:
-        load_settings()
-    assert error.value.setting == name
+def test_bad_values_name_the_variable(config_error: ConfigErrorOf, name: str, value: str) -> None:
+    assert config_error(name, value).setting == name
 
 
 def test_entity_thresholds_must_stay_above_resolve_z(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -118,18 +114,20 @@ def test_volume_test_on_quiet_and_busy_names() -> None:
     assert not volume(12, 48, min_rate_ratio=12.0)  # 11.4x expected
 
 
+# An hour's window against a day's baseline, with a strong (24 h) prior, for exact tail figures.
+NB_CASE: dict[str, Any] = {
+    "window_s": 3600,
+    "baseline_s": 86_400,
+    "prior_per_hour": 0.1,
+    "prior_hours": 24,
+    "fire_z": 3.5,
+    "min_negative": 5,
+    "min_rate_ratio": 3,
+}
+
+
 def test_volume_statistic_is_the_p_value_as_a_z() -> None:
-    result = volume_test(
-        window_negative=8,
-        baseline_negative=24,
-        window_s=3600,
-        baseline_s=86_400,
-        prior_per_hour=0.1,
-        prior_hours=24,
-        fire_z=3.5,
-        min_negative=5,
-        min_rate_ratio=3,
-    )
+    result = volume_test(window_negative=8, baseline_negative=24, **NB_CASE)
     from scipy.stats import nbinom, norm
 
     # Gamma(24 + 2.4, 48 h) on the hourly rate -> NB(26.4, 48/49) for one hour.
@@ -138,33 +136,12 @@ def test_volume_statistic_is_the_p_value_as_a_z() -> None:
     assert result.statistic == pytest.approx(norm.isf(result.p_value))
     assert result.rate_ratio == pytest.approx(8 / result.expected)
     # Dispersion widens the tail (same mean): NB with 1/r = 1/26.4 + 0.5².
-    wider = volume_test(
-        window_negative=8,
-        baseline_negative=24,
-        window_s=3600,
-        baseline_s=86_400,
-        prior_per_hour=0.1,
-        prior_hours=24,
-        fire_z=3.5,
-        min_negative=5,
-        min_rate_ratio=3,
-        dispersion=0.5,
-    )
+    wider = volume_test(window_negative=8, baseline_negative=24, **NB_CASE, dispersion=0.5)
     size = 1 / (1 / 26.4 + 0.25)
     assert wider.expected == result.expected
     assert wider.p_value == pytest.approx(nbinom.sf(7, size, size / (size + result.expected)))
     assert wider.p_value > result.p_value
-    empty = volume_test(
-        window_negative=0,
-        baseline_negative=0,
-        window_s=3600,
-        baseline_s=86_400,
-        prior_per_hour=0.1,
-        prior_hours=24,
-        fire_z=3.5,
-        min_negative=5,
-        min_rate_ratio=3,
-    )
+    empty = volume_test(window_negative=0, baseline_negative=0, **NB_CASE)
     assert empty.p_value == 1.0 and empty.statistic == -40.0 and not empty.enough_data
 
 
