@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from monitor.settings import SHIPPED_CHECKPOINT
 from tests.alerts.conftest import SECRET, T0, Receiver
-from tests.ingest.conftest import Pipeline, new_pipeline, wait_until
+from tests.ingest.conftest import Pipeline, running_pipeline, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -85,12 +85,8 @@ def rows(db_url: str, sql: str) -> list[tuple[Any, ...]]:
 
 @pytest.fixture
 def shipped_pipeline(broker: str, make_pg_database, tmp_path: Path) -> Any:
-    setup = new_pipeline(broker, make_pg_database, SHIPPED_CHECKPOINT, tmp_path)
-    yield setup
-    for process in setup.processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-            process.wait()
+    with running_pipeline(broker, make_pg_database, SHIPPED_CHECKPOINT, tmp_path) as setup:
+        yield setup
 
 
 def test_a_negative_burst_about_one_ticker_fires_one_signed_alert_then_resolves(

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from monitor.ingest.lag import consumer_lag
-from tests.ingest.conftest import Pipeline, new_pipeline, wait_until
+from tests.ingest.conftest import Pipeline, running_pipeline, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -61,12 +61,8 @@ STORIES: list[tuple[dict[str, Any], set[Row]]] = [
 def stream(
     broker: str, make_pg_database: Any, entity_checkpoint: Path, tmp_path: Path
 ) -> Iterator[Pipeline]:
-    setup = new_pipeline(broker, make_pg_database, entity_checkpoint, tmp_path)
-    yield setup
-    for process in setup.processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-            process.wait()
+    with running_pipeline(broker, make_pg_database, entity_checkpoint, tmp_path) as setup:
+        yield setup
 
 
 def message(i: int, fields: dict[str, Any]) -> tuple[bytes, bytes]:

@@ -11,8 +11,10 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -114,16 +116,25 @@ def new_pipeline(bootstrap: str, make_pg_database, checkpoint: Path, log_dir: Pa
     return setup
 
 
-@pytest.fixture
-def pipeline(
-    broker: str, make_pg_database, tiny_checkpoint: Path, tmp_path: Path
+@contextmanager
+def running_pipeline(
+    broker: str, make_pg_database: Any, checkpoint: Path, tmp_path: Path
 ) -> Iterator[Pipeline]:
-    setup = new_pipeline(broker, make_pg_database, tiny_checkpoint, tmp_path)
+    """`new_pipeline`; at the end, any of its processes still running is killed."""
+    setup = new_pipeline(broker, make_pg_database, checkpoint, tmp_path)
     yield setup
     for process in setup.processes:
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             process.wait()
+
+
+@pytest.fixture
+def pipeline(
+    broker: str, make_pg_database, tiny_checkpoint: Path, tmp_path: Path
+) -> Iterator[Pipeline]:
+    with running_pipeline(broker, make_pg_database, tiny_checkpoint, tmp_path) as setup:
+        yield setup
 
 
 @pytest.fixture
