@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -139,14 +139,9 @@ def open_alert(
     statistic, threshold, p_value = figures
     alert = Alert(
         status=repository.FIRING,
-        window_start=windows.window_start,
-        window_end=windows.window_end,
-        baseline_start=windows.baseline_start,
+        **asdict(windows),  # baseline_start, window_start, window_end
         baseline_end=windows.window_start,
-        window_count=counts.window_count,
-        window_negative=counts.window_negative,
-        baseline_count=counts.baseline_count,
-        baseline_negative=counts.baseline_negative,
+        **asdict(counts),  # window_count, window_negative, baseline_count, baseline_negative
         observed_share=share.observed_share,
         baseline_share=share.baseline_share,
         statistic=statistic,
