@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
 import click
@@ -24,17 +23,11 @@ def silence_group() -> None:
     """Mute alert scopes for a while: no alert opens and no webhook fires for them."""
 
 
-@contextmanager
-def _session() -> Iterator[Session]:
+def _session() -> AbstractContextManager[Session]:
     from monitor.settings import load_settings
-    from monitor.store.db import make_sessionmaker, open_migrated
+    from monitor.store.db import command_session
 
-    engine = open_migrated(load_settings().database.url)
-    try:
-        with make_sessionmaker(engine).begin() as session:
-            yield session
-    finally:
-        engine.dispose()
+    return command_session(load_settings().database.url, transaction=True)
 
 
 def _time(text: str | None, what: str) -> datetime | None:

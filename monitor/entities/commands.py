@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,17 +24,11 @@ def entities_group() -> None:
     """Companies named in the news: top movers, one company, search, sectors."""
 
 
-@contextmanager
-def _session() -> Iterator[Session]:
+def _session() -> AbstractContextManager[Session]:
     from monitor.settings import load_settings
-    from monitor.store.db import open_migrated
+    from monitor.store.db import command_session
 
-    engine = open_migrated(load_settings().database.url)
-    try:
-        with Session(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
+    return command_session(load_settings().database.url)
 
 
 class Duration(click.ParamType):

@@ -6,6 +6,8 @@ with its password masked) and `make_engine` takes it as it is.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +119,22 @@ def open_migrated(url: str | SecretStr, *, echo: bool = False) -> Engine:
         engine.dispose()
         raise
     return engine
+
+
+@contextmanager
+def command_session(url: str | SecretStr, *, transaction: bool = False) -> Iterator[Session]:
+    """A one-shot command's session on `open_migrated(url)`, with `transaction` one transaction
+    committed at the end; the engine is disposed at the end either way."""
+    engine = open_migrated(url)
+    try:
+        if transaction:
+            with make_sessionmaker(engine).begin() as session:
+                yield session
+        else:
+            with Session(engine) as session:
+                yield session
+    finally:
+        engine.dispose()
 
 
 def is_outage(exc: BaseException) -> bool:
