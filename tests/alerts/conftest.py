@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.alerts.detector import DetectionReport, detect
 from monitor.alerts.signing import SignatureError, verify
 from monitor.settings.alerts import AlertSettings, WebhookEndpoint
+from monitor.store import migrate
+from monitor.store.db import make_engine, make_sessionmaker
 from tests.factories import NewStory, write_stories
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -25,21 +29,30 @@ T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 TOPICS = ("earnings", "macro", "energy", "tech", "banks", "retail", "crypto", "bonds", "fx", "ma")
 
 
+def spread(
+    start: datetime, end: datetime, per_hour: float, negative_share: float
+) -> list[tuple[int, datetime, bool]]:
+    """(i, published_at, negative) of evenly spaced stories in (start, end], the negatives
+    spread evenly too (story i is negative when the running quota grows), so shares are exact."""
+    count = max(1, round((end - start).total_seconds() / 3600 * per_hour))
+    step = (end - start) / count
+    negatives = round(count * negative_share)
+    return [
+        (i, start + step * (i + 1), (i + 1) * negatives // count > i * negatives // count)
+        for i in range(count)
+    ]
+
+
 def _stream(
     topic: str, start: datetime, end: datetime, per_hour: float, negative_share: float, tag: str
 ) -> list[NewStory]:
     """Evenly spaced stories in (start, end]; every k-th is negative, so shares are exact."""
-    count = max(1, round((end - start).total_seconds() / 3600 * per_hour))
-    step = (end - start) / count
-    negatives = round(count * negative_share)
     stories = []
-    for i in range(count):
-        # Spread the negatives evenly: story i is negative when the running quota grows.
-        negative = (i + 1) * negatives // count > i * negatives // count
+    for i, published_at, negative in spread(start, end, per_hour, negative_share):
         stories.append(
             NewStory(
                 f"{tag} {topic} story {i}",
-                published_at=start + step * (i + 1),
+                published_at=published_at,
                 topic=topic,
                 sentiment="negative" if negative else "neutral",
                 confidence=0.5 + 0.49 * ((i * 37) % 100) / 100,
@@ -236,3 +249,16 @@ def detect_at(sessions: sessionmaker[Session], settings: AlertSettings, at: Any)
             dashboard_url="https://dash.example",
             clock=lambda: at,
         )
+
+
+@contextmanager
+def sqlite_sessions(path: Path) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a migrated SQLite database at `path` (the detector's SQL must run there too);
+    the engine is disposed at the end."""
+    url = f"sqlite:///{path}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        engine.dispose()

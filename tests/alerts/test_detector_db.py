@@ -15,7 +15,7 @@ from monitor.settings.alerts import AlertSettings
 from monitor.store import migrate
 from monitor.store.db import make_engine, make_sessionmaker
 from monitor.store.models import Alert, AlertScopeState, Classification, Story
-from tests.alerts.conftest import T0, Stories, alert_settings, detect_at
+from tests.alerts.conftest import T0, Stories, alert_settings, detect_at, sqlite_sessions
 
 pytestmark = pytest.mark.integration
 
@@ -123,11 +123,7 @@ def test_cooldown_after_resolve(clean_db: sessionmaker[Session], make_story: Sto
 
 
 def test_the_same_sql_works_on_sqlite(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'alerts.db'}"
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    try:
-        sessions = make_sessionmaker(engine)
+    with sqlite_sessions(tmp_path / "alerts.db") as sessions:
         stories = Stories(sessions)
         stories.calm_market(T0)
         burst(stories, T0)
@@ -138,9 +134,7 @@ def test_the_same_sql_works_on_sqlite(tmp_path: Path) -> None:
         with sessions() as session:
             alert = session.scalars(select(Alert)).one()
             assert alert.scope == "earnings" and len(alert.story_ids) == 10
-    finally:
-        engine.dispose()
-    migrate.downgrade(url)
+    migrate.downgrade(f"sqlite:///{tmp_path / 'alerts.db'}")
 
 
 def _negatives(session: Session, topic: str) -> set[int]:

@@ -15,10 +15,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.alerts import entity_queries, silences, watchlist
 from monitor.alerts.stats import Counts
 from monitor.settings.alerts import AlertSettings, EntityAlertSettings
-from monitor.store import migrate
-from monitor.store.db import make_engine, make_sessionmaker
 from monitor.store.models import Alert, AlertScopeState, StoryEntity, WebhookDelivery
-from tests.alerts.conftest import T0, Receiver, Stories, alert_settings, detect_at
+from tests.alerts.conftest import (
+    T0,
+    Receiver,
+    Stories,
+    alert_settings,
+    detect_at,
+    spread,
+    sqlite_sessions,
+)
 from tests.factories import NewStory, write_stories
 
 pytestmark = pytest.mark.integration
@@ -49,17 +55,13 @@ def entity_stream(
 ) -> list[int]:
     """Evenly spaced stories about `entity` in (start, end]; every k-th is negative towards it
     (the story's own sentiment is `story_sentiment`, or the same)."""
-    count = max(1, round((end - start).total_seconds() / 3600 * per_hour))
-    step = (end - start) / count
-    negatives = round(count * negative_share)
     stories = []
-    for i in range(count):
-        negative = (i + 1) * negatives // count > i * negatives // count
+    for i, published_at, negative in spread(start, end, per_hour, negative_share):
         towards = "negative" if negative else "neutral"
         stories.append(
             NewStory(
                 f"{tag} {entity} story {i}",
-                published_at=start + step * (i + 1),
+                published_at=published_at,
                 topic="Earnings",
                 sentiment=story_sentiment or towards,
                 source="test",
@@ -297,11 +299,7 @@ def test_a_firing_entity_dropped_from_the_watchlist_still_resolves(
 
 
 def test_the_same_sql_works_on_sqlite(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'watch.db'}"
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    try:
-        sessions = make_sessionmaker(engine)
+    with sqlite_sessions(tmp_path / "watch.db") as sessions:
         calm(sessions, T0, ("AAPL",))
         negative_burst(sessions, "AAPL", T0)
         settings = watch_settings("aapl", clock="data", persistence_evaluations=1)
@@ -309,8 +307,6 @@ def test_the_same_sql_works_on_sqlite(tmp_path: Path) -> None:
         assert report.now is not None and abs(report.now - T0) < timedelta(seconds=1)
         [alert] = entity_alerts(sessions, report.fired)
         assert (alert.scope, alert.scope_kind) == ("AAPL", "entity")
-    finally:
-        engine.dispose()
 
 
 def test_an_unreadable_dictionary_costs_the_name_not_the_alert(
