@@ -20,7 +20,15 @@ from sqlalchemy.orm import Session
 from monitor.alerts import metrics, queries, repository, silences, watchlist
 from monitor.alerts.lifecycle import LifecycleParams
 from monitor.alerts.stats import Counts, TestResult, spike_test
-from monitor.alerts.transition import DetectionReport, Run, Scope, advance, open_alert, seen_at
+from monitor.alerts.transition import (
+    DetectionReport,
+    Figures,
+    Run,
+    Scope,
+    advance,
+    open_alert,
+    seen_at,
+)
 from monitor.settings.alerts import AlertSettings, WebhookEndpoint
 from monitor.store.models import Alert
 from monitor.store.sql import MARKET, as_utc
@@ -140,7 +148,7 @@ def _open(
         windows,
         counts,
         result,
-        (result.statistic, settings.fire_z, result.p_value),
+        Figures(result.statistic, settings.fire_z, result.p_value),
         now=now,
         fingerprint=repository.fingerprint(scope),
         scope=scope,

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -48,6 +48,14 @@ class Run:
     dashboard_url: str
     wall: Callable[[], datetime]
     report: DetectionReport
+
+
+class Figures(NamedTuple):
+    """What an alert keeps of the test that fired it."""
+
+    statistic: float
+    threshold: float
+    p_value: float
 
 
 class Tested(Protocol):
@@ -128,15 +136,14 @@ def open_alert(
     windows: Windows,
     counts: Counts,
     share: TestResult,
-    figures: tuple[float, float, float],
+    figures: Figures,
     *,
     now: datetime,
     **fields: Any,
 ) -> Alert:
-    """A firing alert on the window's `counts` and `share` test, with the (statistic, threshold,
-    p-value) of the test that fired and the caller's own `fields`; flushed, so it has its id for
-    the payload and the outbox rows."""
-    statistic, threshold, p_value = figures
+    """A firing alert on the window's `counts` and `share` test, with the `figures` of the test
+    that fired and the caller's own `fields`; flushed, so it has its id for the payload and the
+    outbox rows."""
     alert = Alert(
         status=repository.FIRING,
         **asdict(windows),  # baseline_start, window_start, window_end
@@ -144,9 +151,7 @@ def open_alert(
         **asdict(counts),  # window_count, window_negative, baseline_count, baseline_negative
         observed_share=share.observed_share,
         baseline_share=share.baseline_share,
-        statistic=statistic,
-        threshold=threshold,
-        p_value=p_value,
+        **figures._asdict(),  # statistic, threshold, p_value
         opened_at=now,
         **fields,
     )

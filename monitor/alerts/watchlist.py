@@ -39,7 +39,7 @@ from monitor.alerts.entity_queries import (
 from monitor.alerts.queries import Windows
 from monitor.alerts.repository import ENTITY, SHARE, VOLUME
 from monitor.alerts.stats import Counts, TestResult, VolumeResult, spike_test, volume_test
-from monitor.alerts.transition import Run, Scope, advance, open_alert, seen_at
+from monitor.alerts.transition import Figures, Run, Scope, advance, open_alert, seen_at
 from monitor.entities.dictionary import default_dictionary
 from monitor.errors import MonitorError
 from monitor.settings.alerts import AlertSettings
@@ -90,10 +90,10 @@ class Evaluation:
         """Every signal significant now."""
         return [name for name, test, _ in self._tests() if test.significant]
 
-    def figures(self, signal: str) -> tuple[float, float, float]:
+    def figures(self, signal: str) -> Figures:
         """(statistic, threshold, p-value) of one signal."""
         _, test, threshold = next(t for t in self._tests() if t[0] == signal)
-        return test.statistic, threshold, test.p_value
+        return Figures(test.statistic, threshold, test.p_value)
 
 
 def windows_at(now: datetime, settings: AlertSettings) -> Windows:
