@@ -195,6 +195,46 @@ def _count(column: Any, sentiment: str) -> Any:
     return func.sum(case((column == sentiment, 1), else_=0))
 
 
+TALLIES = ("stories", "negative", "neutral", "positive")
+
+
+def _tallies(sentiment: Any, score: Any) -> tuple[Any, ...]:
+    """A rollup row's aggregates (TALLIES, then score_sum) of the rows grouped."""
+    return (
+        func.count(),
+        _count(sentiment, "negative"),
+        _count(sentiment, "neutral"),
+        _count(sentiment, "positive"),
+        func.sum(score),
+    )
+
+
+def _replace_hours(
+    session: Session,
+    table: type[SentimentHourly | EntityHourly],
+    start: datetime,
+    end: datetime,
+    result: Iterable[Any],
+    keys: tuple[str, ...],
+) -> int:
+    """Replace `table`'s rows of hours [start, end) with `result`'s, each (hour, *keys, *TALLIES,
+    score_sum); returns how many were written."""
+    width = len(keys)
+    rows = [
+        {
+            "hour": from_epoch(r[0]),
+            **dict(zip(keys, r[1 : 1 + width], strict=True)),
+            **{name: int(n) for name, n in zip(TALLIES, r[1 + width : -1], strict=True)},
+            "score_sum": float(r[-1] or 0.0),
+        }
+        for r in result
+    ]
+    session.execute(delete(table).where(table.hour >= start, table.hour < end))
+    if rows:
+        session.execute(insert(table), rows)
+    return len(rows)
+
+
 def _recompute(session: Session, start: datetime, end: datetime) -> int:
     """Replace the rollup rows of hours [start, end) with a fresh aggregate of the live tables."""
     hour = time_bucket(session, Story.published_at, 3600).label("hour")
@@ -203,34 +243,13 @@ def _recompute(session: Session, start: datetime, end: datetime) -> int:
         select(
             hour,
             Classification.topic,
-            func.count(),
-            _count(Classification.sentiment, "negative"),
-            _count(Classification.sentiment, "neutral"),
-            _count(Classification.sentiment, "positive"),
-            func.sum(Classification.sentiment_score),
+            *_tallies(Classification.sentiment, Classification.sentiment_score),
         )
         .join(Classification, current_classification())
         .where(Story.published_at >= start, Story.published_at < end)
         .group_by(hour, Classification.topic)
     )
-    rows = [
-        {
-            "hour": from_epoch(r[0]),
-            "topic": r[1],
-            "stories": int(r[2]),
-            "negative": int(r[3]),
-            "neutral": int(r[4]),
-            "positive": int(r[5]),
-            "score_sum": float(r[6] or 0.0),
-        }
-        for r in session.execute(stmt).all()
-    ]
-    session.execute(
-        delete(SentimentHourly).where(SentimentHourly.hour >= start, SentimentHourly.hour < end)
-    )
-    if rows:
-        session.execute(insert(SentimentHourly), rows)
-    return len(rows)
+    return _replace_hours(session, SentimentHourly, start, end, session.execute(stmt), ("topic",))
 
 
 def _recompute_entities(session: Session, start: datetime, end: datetime) -> int:
@@ -242,11 +261,7 @@ def _recompute_entities(session: Session, start: datetime, end: datetime) -> int
             hour,
             StoryEntity.entity,
             func.max(StoryEntity.sector),
-            func.count(),
-            _count(StoryEntity.sentiment, "negative"),
-            _count(StoryEntity.sentiment, "neutral"),
-            _count(StoryEntity.sentiment, "positive"),
-            func.sum(StoryEntity.score),
+            *_tallies(StoryEntity.sentiment, StoryEntity.score),
         )
         .select_from(Story)
         .join(Classification, current_classification())
@@ -254,20 +269,5 @@ def _recompute_entities(session: Session, start: datetime, end: datetime) -> int
         .where(Story.published_at >= start, Story.published_at < end)
         .group_by(hour, StoryEntity.entity)
     )
-    rows = [
-        {
-            "hour": from_epoch(r[0]),
-            "entity": r[1],
-            "sector": r[2],
-            "stories": int(r[3]),
-            "negative": int(r[4]),
-            "neutral": int(r[5]),
-            "positive": int(r[6]),
-            "score_sum": float(r[7] or 0.0),
-        }
-        for r in session.execute(stmt).all()
-    ]
-    session.execute(delete(EntityHourly).where(EntityHourly.hour >= start, EntityHourly.hour < end))
-    if rows:
-        session.execute(insert(EntityHourly), rows)
-    return len(rows)
+    result = session.execute(stmt)
+    return _replace_hours(session, EntityHourly, start, end, result, ("entity", "sector"))
