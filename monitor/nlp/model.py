@@ -160,24 +160,47 @@ class EntityHead(nn.Module):
     def forward(
         self, h: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor, mentions: EntitySpans
     ) -> torch.Tensor:
-        """(B, T, 2H) states, (B, T, 1) mask, (B, 4H) pooled story vectors → (M, 3) logits."""
+        """(B, T, 2H) states, (B, T, 1) mask, (B, 4H) pooled story vectors → (M, 3) logits.
+
+        Nothing of size (M, T, 2H) is built: span states are gathered over the widest span
+        only, keys are projected once per story, and the attention summary is one batched
+        product per story over its mentions' weights (the consumer scores ~2 mentions a story,
+        and copying every story's states per mention cost more than the head itself)."""
         rows, start, end = mentions.rows, mentions.spans[:, 0], mentions.spans[:, 1]
-        hs, valid = h[rows], mask[rows].squeeze(-1)  # (M, T, 2H), (M, T)
-        steps = torch.arange(h.size(1), device=h.device)[None, :]
-        in_span = ((steps >= start[:, None]) & (steps < end[:, None])).unsqueeze(-1)  # (M,T,1)
-        span_mean = (hs * in_span).sum(1) / in_span.sum(1).clamp(min=1)  # (M, 2H)
-        span_max = hs.masked_fill(~in_span, torch.finfo(hs.dtype).min).amax(1)  # (M, 2H)
-        picked = torch.arange(len(rows), device=h.device)
-        forward_last = hs[picked, end - 1, : self.hidden_dim]  # left context + target
-        backward_first = hs[picked, start, self.hidden_dim :]  # right context + target
+        lowest = torch.finfo(h.dtype).min
+        width = int((end - start).max()) if len(rows) else 1
+        index = start[:, None] + torch.arange(width, device=h.device)[None, :]  # (M, W)
+        in_span = (index < end[:, None]).unsqueeze(-1)  # (M, W, 1)
+        spans = h[rows[:, None], torch.minimum(index, end[:, None] - 1)]  # (M, W, 2H)
+        span_mean = (spans * in_span).sum(1) / in_span.sum(1).clamp(min=1)  # (M, 2H)
+        span_max = spans.masked_fill(~in_span, lowest).amax(1)  # (M, 2H)
+        forward_last = h[rows, end - 1, : self.hidden_dim]  # left context + target
+        backward_first = h[rows, start, self.hidden_dim :]  # right context + target
         query = self.query(torch.cat([span_mean, span_max], dim=-1))  # (M, A)
-        scores = torch.einsum("mta,ma->mt", self.key(hs), query) / query.size(-1) ** 0.5
-        weights = scores.masked_fill(~valid, torch.finfo(scores.dtype).min).softmax(-1)
-        attended = torch.einsum("mt,mtd->md", weights, hs)  # (M, 2H)
+        keys = self.key(h)[rows]  # (M, T, A): A is a quarter of 2H
+        scores = torch.einsum("mta,ma->mt", keys, query) / query.size(-1) ** 0.5
+        valid = mask[rows].squeeze(-1)  # (M, T)
+        weights = scores.masked_fill(~valid, lowest).softmax(-1)
+        attended = _per_story_sum(weights, h, rows)  # (M, 2H)
         features = torch.cat(
             [span_mean, span_max, forward_last, backward_first, attended, pooled[rows]], dim=-1
         )
         return self.mlp(features)
+
+
+def _per_story_sum(weights: torch.Tensor, h: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """Σ_t weights[m, t] · h[rows[m], t] for every mention m, as one (B, K, T) × (B, T, D)
+    product, K the most mentions of one story: each mention gets a slot in its story's row."""
+    if not len(rows):
+        return h.new_zeros((0, h.size(-1)))
+    counts = torch.bincount(rows, minlength=h.size(0))
+    ordered, order = torch.sort(rows, stable=True)
+    first = torch.cumsum(counts, 0) - counts
+    slot = torch.empty_like(rows)
+    slot[order] = torch.arange(len(rows), device=rows.device) - first[ordered]
+    grid = weights.new_zeros((h.size(0), int(counts.max()), h.size(1)))
+    grid[rows, slot] = weights
+    return torch.bmm(grid, h)[rows, slot]
 
 
 def multitask_loss(

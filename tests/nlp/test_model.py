@@ -149,3 +149,34 @@ def test_entity_head_learns_sentiment_that_depends_on_the_target() -> None:
     assert out.entity_logits is not None
     # chance is 0.5: each story is good for one of its names and bad for the other
     assert (out.entity_logits.argmax(-1) == labels).float().mean() > 0.85
+
+
+def test_entity_head_reads_each_mention_as_the_plain_per_mention_formula() -> None:
+    """The head gathers spans and sums attention per story without copying states per mention;
+    it must equal the plain formula on every mention (several per story, rows in any order)."""
+    torch.manual_seed(0)
+    config = LSTMConfig(vocab_size=50, embed_dim=8, hidden_dim=6, entity_head=True, attention_dim=4)
+    head = NewsLSTM(config).entity
+    assert head is not None
+    head.eval()
+    h = torch.randn(3, 7, 12)
+    lengths = torch.tensor([7, 5, 3])
+    mask = (torch.arange(7)[None, :] < lengths[:, None]).unsqueeze(-1)
+    pooled = torch.randn(3, 24)
+    rows = torch.tensor([1, 0, 1, 2, 0])
+    spans = torch.tensor([[0, 2], [3, 4], [2, 5], [0, 3], [6, 7]])
+    got = head(h, mask, pooled, EntitySpans(rows, spans))
+
+    def plain(m: int) -> torch.Tensor:
+        r, (a, b) = int(rows[m]), spans[m].tolist()
+        states, span = h[r], h[r, a:b]
+        query = head.query(torch.cat([span.mean(0), span.amax(0)]))
+        scores = (head.key(states) @ query) / query.numel() ** 0.5
+        weights = scores.masked_fill(~mask[r, :, 0], float("-inf")).softmax(-1)
+        features = torch.cat(
+            [span.mean(0), span.amax(0), h[r, b - 1, :6], h[r, a, 6:], weights @ states, pooled[r]]
+        )
+        return head.mlp(features)
+
+    expected = torch.stack([plain(m) for m in range(len(rows))])
+    assert torch.allclose(got, expected, atol=1e-5)
