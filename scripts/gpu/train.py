@@ -27,11 +27,17 @@ def main() -> None:
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--cache", type=Path, required=True)
     parser.add_argument("--members", type=int, default=None)
+    parser.add_argument("--teacher-epochs", type=int, default=None, help="experiments")
+    parser.add_argument("--epochs", type=int, default=None, help="student epochs (experiments)")
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args()
     config = TrainConfig(data_dir=args.data_dir, output=args.output, teacher_cache=args.cache)
     if args.members:
         config = replace(config, teacher=replace(config.teacher, members=args.members))
+    if args.teacher_epochs:
+        config = replace(config, teacher=replace(config.teacher, epochs=args.teacher_epochs))
+    if args.epochs:
+        config = replace(config, epochs=args.epochs)
     if args.smoke:
         config = replace(
             config,
