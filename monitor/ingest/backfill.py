@@ -28,7 +28,14 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import MonitorError
-from monitor.ingest.pipeline import BatchProcessor, BatchResult, PreparedBatch, Rejects, first_line
+from monitor.ingest.pipeline import (
+    BatchProcessor,
+    BatchResult,
+    PlainRecord,
+    PreparedBatch,
+    Rejects,
+    first_line,
+)
 from monitor.ingest.producer import Rejected, Story, read_stories
 from monitor.ingest.schema import NO_TIMESTAMP, Limits
 from monitor.store.db import is_outage
@@ -39,18 +46,6 @@ from monitor.store.writes import Origin, already_applied
 log = logging.getLogger(__name__)
 
 MAX_TOPIC_CHARS = 255  # stories.kafka_topic
-
-
-@dataclass(slots=True)
-class ImportRecord:
-    """One line as the batch step reads a Kafka record (`pipeline.Record`)."""
-
-    topic: str
-    partition: int
-    offset: int
-    timestamp: int
-    key: bytes | None
-    value: bytes | None
 
 
 @dataclass
@@ -176,8 +171,9 @@ class Importer:
             done = already_applied(session, origins)
         return [story for story, origin in zip(chunk, origins, strict=True) if origin not in done]
 
-    def _record(self, story: Story) -> ImportRecord:
-        return ImportRecord(self.origin, 0, story.line, NO_TIMESTAMP, story.key, story.value)
+    def _record(self, story: Story) -> PlainRecord:
+        """One line as the batch step reads a Kafka record."""
+        return PlainRecord(self.origin, 0, story.line, NO_TIMESTAMP, story.key, story.value)
 
     def _refresh_rollup(self) -> int:
         """Recompute the hours this import touched (and any others since the last refresh)."""

@@ -45,6 +45,18 @@ class Record(Protocol):
     value: bytes | None
 
 
+@dataclass(slots=True)
+class PlainRecord:
+    """A `Record` that is not a Kafka record: an imported line (`monitor import`), a test's."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int
+    key: bytes | None
+    value: bytes | None
+
+
 @dataclass
 class BatchResult:
     records: int

@@ -13,7 +13,6 @@ import json
 import shutil
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.ingest.consumer import IngestLoop
-from monitor.ingest.pipeline import BatchProcessor, BatchResult, PreparedBatch, Record
+from monitor.ingest.pipeline import (
+    BatchProcessor,
+    BatchResult,
+    PlainRecord,
+    PreparedBatch,
+    Record,
+)
 from monitor.ingest.schema import Limits
 from monitor.nlp.classifier import Prediction
 from monitor.store import migrate
@@ -35,23 +40,13 @@ TOPIC = "loop-test"
 NOW_MS = 1_770_000_000_000  # 2026-02-02: inside the contract's range
 
 
-@dataclass
-class FakeRecord:
-    topic: str
-    partition: int
-    offset: int
-    timestamp: int
-    key: bytes | None
-    value: bytes | None
-
-
-def story(offset: int, partition: int = 0, **fields: Any) -> FakeRecord:
+def story(offset: int, partition: int = 0, **fields: Any) -> PlainRecord:
     body = {"id": f"s{partition}-{offset}", "headline": f"Acme {offset} beats forecasts", **fields}
     return raw(offset, json.dumps(body).encode(), partition)
 
 
-def raw(offset: int, value: bytes | None, partition: int = 0) -> FakeRecord:
-    return FakeRecord(TOPIC, partition, offset, NOW_MS, f"k{offset}".encode(), value)
+def raw(offset: int, value: bytes | None, partition: int = 0) -> PlainRecord:
+    return PlainRecord(TOPIC, partition, offset, NOW_MS, f"k{offset}".encode(), value)
 
 
 class FakeClassifier:
@@ -76,7 +71,7 @@ class FakeConsumer:
     `stop_after_commits` commits, or never); records every commit and what the database held
     at that moment."""
 
-    def __init__(self, batches: list[list[FakeRecord]], stop: threading.Event, count: Any):
+    def __init__(self, batches: list[list[PlainRecord]], stop: threading.Event, count: Any):
         self.batches = list(batches)
         self.drain_stops = True
         self.stop_after_commits: int | None = None
@@ -89,13 +84,13 @@ class FakeConsumer:
     def subscribe(self, topics: list[str]) -> None:
         assert topics == [TOPIC]
 
-    def poll(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[FakeRecord]]:
+    def poll(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[PlainRecord]]:
         if not self.batches:
             if self.drain_stops:
                 self.stop.set()
             return {}
         batch = self.batches.pop(0)
-        polled: dict[TopicPartition, list[FakeRecord]] = {}
+        polled: dict[TopicPartition, list[PlainRecord]] = {}
         for record in batch:
             polled.setdefault(TopicPartition(record.topic, record.partition), []).append(record)
         return polled
@@ -164,7 +159,7 @@ class Recording(BatchProcessor):
 
 
 def make_loop(
-    processor: BatchProcessor, batches: list[list[FakeRecord]], sessions: sessionmaker[Session]
+    processor: BatchProcessor, batches: list[list[PlainRecord]], sessions: sessionmaker[Session]
 ) -> tuple[IngestLoop, FakeConsumer]:
     stop = threading.Event()
     consumer = FakeConsumer(batches, stop, lambda: stored(sessions))
@@ -261,7 +256,7 @@ def test_each_failing_record_is_its_own_dead_letter(sessions: sessionmaker[Sessi
         story(5, published_at="0001-01-01T00:00:00+01:00"),
         story(6, headline="BOOM goes the tokenizer"),
         raw(7, None),
-        FakeRecord(TOPIC, 0, 8, 253_402_300_800_000, b"k8", b'{"id": "y", "headline": "h"}'),
+        PlainRecord(TOPIC, 0, 8, 253_402_300_800_000, b"k8", b'{"id": "y", "headline": "h"}'),
     ]
     records = [story(0), *bad, story(9), story(10)]
     loop, consumer = make_loop(Recording(sessions), [records], sessions)
