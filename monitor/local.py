@@ -137,7 +137,7 @@ def _wait_for_port(
 
 
 def _child_env(settings: Settings, bootstrap: str, dashboard_port: int) -> dict[str, str]:
-    from monitor.ingest.demo import write_demo_dictionary
+    from monitor.ingest.demo_generator import write_demo_dictionary
 
     env = dict(os.environ)
     if "dictionary" not in settings.entities.model_fields_set:  # the demo's companies too

@@ -9,28 +9,9 @@ replay always looks current.
 from __future__ import annotations
 
 import json
-import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-
-def write_demo_dictionary(base: Path, out: Path) -> Path:
-    """`base` (an entity dictionary CSV) plus the demo feed's fictional listed companies, written
-    to `out`: what `monitor up` resolves entities with unless MONITOR_ENTITIES__DICTIONARY is set,
-    so the demo's companies get names, sectors and Company pages like real ones."""
-    words = tomllib.loads(Path(__file__).with_name("demo_templates.toml").read_text("utf-8"))
-    names = words["names"]
-    rows = [
-        f"{ticker},{name},,{names['company_sectors'][ticker]}"
-        for name, ticker in names["companies"] + names["banks"] + names["miners"]
-    ]
-    text = base.read_text("utf-8").rstrip("\n")
-    out.write_text(
-        text + "\n# the demo feed's fictional companies (monitor up)\n" + "\n".join(rows) + "\n",
-        "utf-8",
-    )
-    return out
 
 
 def demo_feed_path() -> Path:

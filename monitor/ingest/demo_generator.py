@@ -49,6 +49,7 @@ DOMAINS = {
 _WORDS = tomllib.loads(Path(__file__).with_name("demo_templates.toml").read_text("utf-8"))
 _NAMES: dict[str, list[Any]] = _WORDS["names"]
 COMPANIES, BANKS, MINERS = _NAMES["companies"], _NAMES["banks"], _NAMES["miners"]
+COMPANY_SECTORS: dict[str, str] = _WORDS["names"]["company_sectors"]
 # {topic: (negative, neutral, positive) headline templates}
 TEMPLATES: dict[str, tuple[list[str], ...]] = {
     topic: tuple(per_tone[tone] for tone in TONES)
@@ -69,6 +70,21 @@ class DemoStory:
     sent_at: datetime  # position in the replay; a correction is sent after its original
     template: str = ""
     fill: dict[str, Any] = field(default_factory=dict)
+
+
+def write_demo_dictionary(base: Path, out: Path) -> Path:
+    """`base` (an entity dictionary CSV) plus the demo feed's fictional listed companies, written
+    to `out`: what `monitor up` resolves entities with unless MONITOR_ENTITIES__DICTIONARY is set,
+    so the demo's companies get names, sectors and Company pages like real ones."""
+    rows = [
+        f"{ticker},{name},,{COMPANY_SECTORS[ticker]}" for name, ticker in COMPANIES + BANKS + MINERS
+    ]
+    text = base.read_text("utf-8").rstrip("\n")
+    out.write_text(
+        text + "\n# the demo feed's fictional companies (monitor up)\n" + "\n".join(rows) + "\n",
+        "utf-8",
+    )
+    return out
 
 
 def _fillers(rng: random.Random) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from monitor.errors import ConfigError
 from monitor.nlp.checkpoint import Checkpoint, load_checkpoint, wordpiece
 from monitor.nlp.mentions import Span, token_span
 from monitor.nlp.model import EntitySpans
-from monitor.nlp.text import normalize
 from monitor.nlp.tokenizer import Offsets
 from monitor.settings import ModelSettings
 
@@ -105,10 +104,6 @@ class Classifier:
             quantize=settings.quantize,
             mixed_precision=settings.mixed_precision,
         )
-
-    def predict_texts(self, texts: list[str]) -> list[Prediction]:
-        """Labels for raw texts (normalised here, as in training)."""
-        return self.predict_normalized([normalize(t) for t in texts])
 
     def predict_normalized(
         self,

@@ -134,7 +134,7 @@ def test_every_line_passes_the_consumers_decoder(lines: list[str]) -> None:
 def test_monitor_up_resolves_the_demo_companies_like_real_ones(tmp_path: Path) -> None:
     """`monitor up`'s dictionary is the configured one plus the demo's fictional companies, so
     a demo headline naming one resolves to its ticker and sector (and S&P names still do)."""
-    path = demo.write_demo_dictionary(SHIPPED_ENTITY_DICTIONARY, tmp_path / "entities.csv")
+    path = generator.write_demo_dictionary(SHIPPED_ENTITY_DICTIONARY, tmp_path / "entities.csv")
     dictionary = load_dictionary(path)
     tickers = {t for _, t in generator.COMPANIES + generator.BANKS + generator.MINERS}
     assert tickers <= {entry.ticker for entry in dictionary.entries}
