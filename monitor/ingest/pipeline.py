@@ -22,11 +22,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.entities.resolve import Resolved, Resolver
+from monitor.entities.score import entity_rows, mention_spans
 from monitor.errors import InvalidMessage
 from monitor.ingest.schema import Limits, NewsItem, bounded_reason, decode
 from monitor.nlp.classifier import Classifier, Prediction
 from monitor.nlp.text import model_text
-from monitor.store.writes import DeadLetterRow, EntityRow, StoryRow, WriteResult, write_batch
+from monitor.store.writes import DeadLetterRow, StoryRow, WriteResult, write_batch
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +215,7 @@ class BatchProcessor:
         texts = [s.text for s in stories]
         if self.resolver is None:
             return self.classifier.predict_normalized(texts, timings)
-        mentions = [[e.span for e in s.entities if e.span is not None] for s in stories]
+        mentions = [mention_spans(s.entities) for s in stories]
         return self.classifier.predict_normalized(texts, timings, mentions=mentions)
 
     def _classify(
@@ -238,37 +239,6 @@ class BatchProcessor:
 
 def _text(_: Record, item: NewsItem) -> Story:
     return Story(item, model_text(item.headline, item.body))
-
-
-def _entity_rows(entities: Sequence[Resolved], prediction: Prediction) -> tuple[EntityRow, ...]:
-    """One row per resolved entity: the sentiment read at its mention, or the story's
-    (`from_mention` False) where it has no span in the text or the model could not read one."""
-    scores = iter(prediction.entities)
-    rows = []
-    for entity in entities:
-        score = next(scores, None) if entity.span is not None else None
-        if score is not None:
-            sentiment, confidence, value = score.sentiment, score.confidence, score.score
-            from_mention = score.from_mention
-        else:
-            sentiment, confidence = prediction.sentiment, prediction.sentiment_confidence
-            value, from_mention = prediction.sentiment_score, False
-        start, end = entity.span if entity.span is not None else (None, None)
-        rows.append(
-            EntityRow(
-                entity=entity.entity,
-                mention=entity.mention,
-                span_start=start,
-                span_end=end,
-                matched_by=entity.matched_by,
-                sector=entity.sector,
-                sentiment=sentiment,
-                confidence=confidence,
-                score=value,
-                from_mention=from_mention,
-            )
-        )
-    return tuple(rows)
 
 
 def _story_row(record: Record, classified: tuple[Story, Prediction]) -> StoryRow:
@@ -297,7 +267,7 @@ def _story_row(record: Record, classified: tuple[Story, Prediction]) -> StoryRow
             "sentiment_score": prediction.sentiment_score,
             "probabilities": prediction.probabilities,
         },
-        entities=_entity_rows(story.entities, prediction),
+        entities=entity_rows(story.entities, prediction),
     )
 
 

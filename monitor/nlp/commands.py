@@ -158,6 +158,12 @@ def evaluate_command(
     default="",
     help="comma-separated entities to score in every text (a row's `entities` field wins)",
 )
+@click.option(
+    "--companies",
+    is_flag=True,
+    help="also score the companies the consumer would find: its entity dictionary "
+    "(MONITOR_ENTITIES__DICTIONARY) in the text, and a JSONL row's `tickers`",
+)
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per text")
 @click.option(
     "--checkpoint",
@@ -166,7 +172,12 @@ def evaluate_command(
     help="checkpoint [default: MONITOR_MODEL__CHECKPOINT, the shipped model]",
 )
 def classify_command(
-    texts: tuple[str, ...], path: Path | None, entities: str, as_json: bool, checkpoint: Path | None
+    texts: tuple[str, ...],
+    path: Path | None,
+    entities: str,
+    companies: bool,
+    as_json: bool,
+    checkpoint: Path | None,
 ) -> None:
     """Label TEXTS (or --file, or lines of stdin): topic, sentiment, and per entity sentiment.
 
@@ -191,17 +202,23 @@ def classify_command(
         items = classify.items_from_texts(texts, names, "text")
     else:
         items = classify.items_from_texts(sys.stdin, names, "stdin line")
-    settings = load_settings().model
+    settings = load_settings()
+    model = settings.model
     if checkpoint is not None:
-        settings = settings.model_copy(update={"checkpoint": checkpoint})
-    classifier = Classifier.from_settings(settings)
-    for number, (item, prediction) in enumerate(classify.classify(classifier, items)):
+        model = model.model_copy(update={"checkpoint": checkpoint})
+    resolver = None
+    if companies:  # asked for here, so on even where the consumer's resolution is off
+        from monitor.entities.resolve import resolver_from_settings
+
+        resolver = resolver_from_settings(settings.entities.model_copy(update={"enabled": True}))
+    classifier = Classifier.from_settings(model)
+    for number, labelled in enumerate(classify.classify(classifier, items, resolver)):
         if as_json:
-            click.echo(classify.as_json(item, prediction))
+            click.echo(classify.as_json(labelled))
             continue
         if number == 0:
             click.echo(classify.TABLE_HEADER)
-        click.echo("\n".join(classify.as_rows(item, prediction)))
+        click.echo("\n".join(classify.as_rows(labelled)))
 
 
 def _contract_rows(stories: Iterator[Any]) -> Iterator[dict[str, Any]]:

@@ -153,3 +153,48 @@ def test_evaluate_unknown_labels_list_the_valid_ones(trained: tuple[Path, Path],
         "'Bullish'" in result.output
         and "valid labels: negative, neutral, positive" in result.output
     )
+
+
+def test_classify_companies_scores_what_the_consumer_would_store(
+    trained: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--companies: the dictionary's names in the text, read at their mention, and a JSONL
+    row's `tickers` (a company not in the text gets the story's sentiment, from_mention False)."""
+    checkpoint, _ = trained
+    dictionary = tmp_path / "companies.csv"
+    dictionary.write_text(
+        "ticker,name,aliases,sector\nACME,Acme Corp,Acme,Industrials\nGBX,Globex,,Energy\n"
+        "INIT,Initech,,Information Technology\n"
+    )
+    monkeypatch.setenv("MONITOR_ENTITIES__DICTIONARY", str(dictionary))
+    monkeypatch.setenv("MONITOR_ENTITIES__ENABLED", "false")  # asked for: on regardless
+    (row,) = classify(checkpoint, TEXT, "--companies", "--entities", "Globex")
+    assert [e["entity"] for e in row["entities"]] == ["Globex"]  # the asked ones stay apart
+    companies = {c["entity"]: c for c in row["companies"]}
+    assert list(companies) == ["ACME", "GBX"]  # in order of first mention
+    assert companies["ACME"]["mention"] == "Acme" and companies["ACME"]["sector"] == "Industrials"
+    assert all(c["from_mention"] and c["matched_by"] == "name" for c in companies.values())
+    # the same mention read twice in one forward (asked, and found) scores the same
+    assert companies["GBX"]["score"] == pytest.approx(row["entities"][0]["score"], abs=1e-5)
+
+    feed = tmp_path / "stories.jsonl"
+    feed.write_text(json.dumps({"id": "1", "headline": TEXT, "tickers": ["INIT"]}) + "\n")
+    (row,) = classify(checkpoint, "--file", str(feed), "--companies")
+    initech = row["companies"][0]
+    assert (initech["entity"], initech["matched_by"], initech["from_mention"]) == (
+        "INIT",
+        "ticker",
+        False,
+    )
+    assert initech["score"] == pytest.approx(row["sentiment_score"], abs=1e-5)
+    assert [c["entity"] for c in row["companies"]] == ["INIT", "ACME", "GBX"]
+    assert "companies" not in classify(checkpoint, TEXT)[0]  # only when asked for
+
+    result = CliRunner().invoke(
+        classify_command, ["--checkpoint", str(checkpoint), "--companies", TEXT]
+    )
+    assert result.exit_code == 0, result.output
+    assert [line.split()[:3] for line in result.output.splitlines()[2:]] == [
+        ["↳", "ACME", "(Acme)"],
+        ["↳", "GBX", "(Globex)"],
+    ]
