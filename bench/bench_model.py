@@ -72,20 +72,34 @@ def word_spans(text: str, k: int) -> list[tuple[int, int]]:
     return sorted({words[i] for i in picks}) if words else []
 
 
+def rate(
+    classifier: Classifier, texts: list[str], mentions: list[list[tuple[int, int]]], reps: int
+) -> float:
+    """Texts/s of `predict_normalized` with these mentions, median of `reps` after a warm-up."""
+    classifier.predict_normalized(texts, mentions=mentions)
+    seconds = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        classifier.predict_normalized(texts, mentions=mentions)
+        seconds.append(time.perf_counter() - start)
+    return len(texts) / statistics.median(seconds)
+
+
 def entity_cost(classifier: Classifier, texts: list[str], reps: int) -> dict[int, float]:
     """Texts/s of `predict_normalized` with 0, 1 and 3 mentions per text: what each entity
     asked for costs on top of the story's own forward (they share it)."""
-    rates = {}
-    for k in (0, 1, 3):
-        mentions = [word_spans(t, k) for t in texts]
-        classifier.predict_normalized(texts, mentions=mentions)  # warm-up
-        seconds = []
-        for _ in range(reps):
-            start = time.perf_counter()
-            classifier.predict_normalized(texts, mentions=mentions)
-            seconds.append(time.perf_counter() - start)
-        rates[k] = len(texts) / statistics.median(seconds)
-    return rates
+    return {k: rate(classifier, texts, [word_spans(t, k) for t in texts], reps) for k in (0, 1, 3)}
+
+
+def late_mention_cost(classifier: Classifier, texts: list[str], reps: int) -> tuple[float, float]:
+    """Texts/s of long stories (4 validation texts joined) with no mention, and with one
+    mention past the tokens the story's forward reads (its last word: read in its sentence,
+    one more forward)."""
+    stories = [". ".join(texts[i : i + 4]) for i in range(0, len(texts) - 3, 4)]
+    last = [word_spans(s, 2)[-1:] for s in stories]
+    return rate(classifier, stories, [[] for _ in stories], reps), rate(
+        classifier, stories, last, reps
+    )
 
 
 def main() -> None:
@@ -140,6 +154,12 @@ def main() -> None:
             f"entities, cpu {label}: texts/s with 0 / 1 / 3 mentions each "
             f"{rates[0]:.0f} / {rates[1]:.0f} / {rates[3]:.0f}; "
             f"each extra entity costs {extra:.0f} µs per text"
+        )
+        plain, late = late_mention_cost(classifier, texts, args.reps)
+        cost = (1 / late - 1 / plain) * 1e6
+        print(
+            f"late mentions, cpu {label}: long stories/s with none / one past the cut "
+            f"{plain:.0f} / {late:.0f}; each late mention costs {cost:.0f} µs"
         )
 
 

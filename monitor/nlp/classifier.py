@@ -3,7 +3,9 @@
 The whole batch is tokenized in one call, sorted by length (less padding per forward), run under
 `torch.inference_mode()` on the device chosen once at construction (`cuda`, with fp16 autocast
 when `mixed_precision` is on, when present), and put back in the caller's order. Entity
-mentions are scored from the same forward as their story: k entities cost no extra pass.
+mentions are scored from the same forward as their story: k entities cost no extra pass. A
+mention past the tokens that forward saw (a company named late in the body) is read in its own
+sentence (`mentions.mention_window`), in one more forward for all such mentions of the call.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import torch
 
 from monitor.errors import ConfigError
 from monitor.nlp.checkpoint import Checkpoint, load_checkpoint, wordpiece
-from monitor.nlp.mentions import Span, token_span
+from monitor.nlp.mentions import Span, mention_window, token_span
 from monitor.nlp.model import EntitySpans
 from monitor.nlp.tokenizer import Offsets
 from monitor.settings import ModelSettings
@@ -25,8 +27,8 @@ from monitor.settings import ModelSettings
 @dataclass(frozen=True)
 class EntityScore:
     """The sentiment towards one mention. `from_mention` is False when it could not be read
-    from the mention (the model has no entity head, or the mention lies past the tokens the
-    model saw): the story's sentiment stands in for it."""
+    from the mention (the model has no entity head, or not even the mention's sentence fits
+    the tokens the model reads): the story's sentiment stands in for it."""
 
     sentiment: str
     confidence: float
@@ -162,8 +164,11 @@ class Classifier:
         texts: list[str],
         mentions: Sequence[Sequence[Span]] | None = None,
         timings: dict[str, float] | None = None,
+        *,
+        read_late: bool = True,
     ) -> Scores:
-        """Every head's calibrated probabilities, one forward per batch of stories."""
+        """Every head's calibrated probabilities, one forward per batch of stories (and, with
+        `read_late`, one more for the mentions past the tokens the first saw)."""
         if mentions is not None and len(mentions) != len(texts):
             raise ValueError(f"{len(mentions)} mention lists for {len(texts)} texts")
         started = time.perf_counter()
@@ -202,6 +207,8 @@ class Classifier:
                         owners, self._calibrated(out.entity_logits, "entity"), strict=True
                     ):
                         entities[text][m] = p
+        if read_late and mentions is not None and self.has_entity_head:
+            self._read_late_mentions(texts, mentions, entities, spans)
         inverse = torch.empty_like(order)
         inverse[order] = torch.arange(len(order))
         if timings is not None:
@@ -210,6 +217,23 @@ class Classifier:
         return Scores(
             torch.cat(topic_parts)[inverse], torch.cat(sentiment_parts)[inverse], entities
         )
+
+    def _read_late_mentions(
+        self,
+        texts: list[str],
+        mentions: Sequence[Sequence[Span]],
+        entities: list[list[torch.Tensor | None]],
+        spans: list[list[Span | None]],
+    ) -> None:
+        """Fill in the mentions the story's forward did not reach, each read in a window of
+        its text (its sentence), all in one more batched call."""
+        late = [(t, m) for t, row in enumerate(spans) for m, span in enumerate(row) if span is None]
+        if not late:
+            return
+        windows = [mention_window(texts[t], mentions[t][m]) for t, m in late]
+        inner = self.scores([w for w, _ in windows], [[s] for _, s in windows], read_late=False)
+        for (t, m), row in zip(late, inner.entities, strict=True):
+            entities[t][m] = row[0]  # None still when not even the window fits
 
     def _calibrated(self, logits: torch.Tensor, head: str) -> torch.Tensor:
         """Softmax of the logits divided by the head's fitted temperature (1 = as trained)."""

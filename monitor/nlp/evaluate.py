@@ -63,7 +63,7 @@ def evaluate(
     texts = [text for text, _, _ in rows]
     if task == "entity":
         scores = classifier.scores(texts, mentions)
-        # a mention past the truncation point is scored as its story (from_mention=False)
+        # a mention not even its sentence lets the model read is scored as its story
         probs = np.stack(
             [
                 (entity[0] if entity[0] is not None else story).numpy()

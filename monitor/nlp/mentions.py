@@ -59,3 +59,29 @@ def token_span(offsets: Sequence[Span], special: Sequence[int], mention: Span) -
     if not hits or end <= start:
         return None
     return hits[0], hits[-1] + 1
+
+
+WINDOW_CHARS = 240  # a late mention's window: about 50 words, inside the model's 64 tokens
+_SENTENCE_END = re.compile(r"[.!?;](?= )")
+
+
+def mention_window(text: str, mention: Span, width: int = WINDOW_CHARS) -> tuple[str, Span]:
+    """The sentence of a normalised `text` around `mention` (cut to at most `width` characters
+    at spaces, centred on the mention when the sentence is longer), and the mention's span in
+    it. Why: a mention past the tokens the story's forward saw is read in its own sentence,
+    not given the story's sentiment (`Classifier.scores`)."""
+    start, end = mention
+    left = max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0)
+    right = next((m.end() for m in _SENTENCE_END.finditer(text, end)), len(text))
+    if right - left > width:
+        room = max(0, width - (end - start))
+        left = max(left, start - room // 2)
+        right = min(right, max(end, left + width))
+        if left > 0 and text[left - 1] != " ":  # never start or end inside a word
+            left = min(start, text.find(" ", left) + 1 or start)
+        if right < len(text) and text[right] != " ":
+            right = max(end, text.rfind(" ", 0, right))
+    window = text[left:right]
+    lead = len(window) - len(window.lstrip())
+    window = window.strip()
+    return window, (start - left - lead, end - left - lead)

@@ -65,6 +65,25 @@ def test_entities_ride_on_the_story_row(entity_checkpoint: Path, resolver: Resol
     assert apple.sector == "Information Technology" and jpm.sector == "Financials"
 
 
+def test_a_company_named_late_in_the_body_is_read_in_its_sentence(
+    entity_checkpoint: Path, resolver: Resolver
+) -> None:
+    body = "Traders waited for the data from the central bank all morning. " * 6
+    body += "Shares of Microsoft fell after the news."
+    (row,) = (
+        processor(entity_checkpoint, resolver)
+        .prepare([record(1, headline="Apple rallies", body=body)])
+        .rows
+    )
+    apple, msft = row.entities
+    assert msft.entity == "MSFT" and msft.span_start is not None and msft.span_start > 380
+    assert apple.from_mention and msft.from_mention  # past the 64 tokens, read in its sentence
+    sentence = Classifier(load_checkpoint(entity_checkpoint), device="cpu").predict_normalized(
+        ["Shares of Microsoft fell after the news."], mentions=[[(10, 19)]]
+    )[0]
+    assert msft.score == pytest.approx(sentence.entities[0].score, abs=1e-4)
+
+
 def test_without_an_entity_head_the_story_sentiment_stands_in(
     tiny_checkpoint: Path, resolver: Resolver
 ) -> None:

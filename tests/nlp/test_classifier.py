@@ -1,5 +1,6 @@
 """Classifier on small untrained models: entity scores line up with the mentions asked for,
-fall back to the story's sentiment where a mention cannot be read, and cost no extra pass."""
+cost no extra pass, read a late mention in its sentence, and fall back to the story's sentiment
+where a mention cannot be read at all."""
 
 import pytest
 import torch
@@ -83,7 +84,23 @@ def test_without_an_entity_head_entities_get_the_story_sentiment() -> None:
         assert entity.probabilities == prediction.probabilities["sentiment"]
 
 
-def test_a_mention_past_truncation_gets_the_story_sentiment() -> None:
+def test_a_mention_past_truncation_is_read_in_its_own_sentence() -> None:
+    clf = classifier(max_length=16, batch_size=8)
+    calls = count_forwards(clf.model)
+    text = (
+        "Acme wins contract. The market was calm and traders waited for the data from the "
+        "central bank. Shares of rival Globex fell after the news. Analysts were surprised."
+    )
+    (prediction,) = clf.predict_normalized([text], mentions=[mentions_of(text, "Acme", "Globex")])
+    acme, globex = prediction.entities
+    assert acme.from_mention and globex.from_mention
+    assert calls == [1, 1]  # the story's forward, then one for the late mention
+    sentence = "Shares of rival Globex fell after the news."
+    (alone,) = clf.predict_normalized([sentence], mentions=[mentions_of(sentence, "Globex")])
+    assert globex.probabilities == pytest.approx(alone.entities[0].probabilities, abs=1e-5)
+
+
+def test_a_mention_not_even_its_sentence_can_show_gets_the_story_sentiment() -> None:
     clf = classifier(max_length=8)
     (prediction,) = clf.predict_normalized(
         TEXTS[:1], mentions=[mentions_of(TEXTS[0], "Acme", "Globex")]

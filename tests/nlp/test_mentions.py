@@ -1,6 +1,6 @@
 import pytest
 
-from monitor.nlp.mentions import EntityNotFoundError, locate, token_span
+from monitor.nlp.mentions import EntityNotFoundError, locate, mention_window, token_span
 from monitor.nlp.tokenizer import encode_with_offsets
 
 TEXT = "Acme wins $2bn contract from Globex after Globex's own bid collapsed"
@@ -53,3 +53,22 @@ def test_token_span_is_none_past_truncation() -> None:
     assert token_span(row_offsets, special, locate(TEXT, "Acme")) is not None
     assert token_span(row_offsets, special, locate(TEXT, "Globex")) is None
     assert token_span(row_offsets, special, (3, 3)) is None  # an empty span reads nothing
+
+
+def test_mention_window_is_the_sentence_around_the_mention() -> None:
+    text = "Acme wins contract. Traders waited; shares of Globex fell 5% today. Analysts were calm."
+    window, (a, b) = mention_window(text, locate(text, "Globex"))
+    assert window == "shares of Globex fell 5% today."
+    assert window[a:b] == "Globex"
+    window, (a, b) = mention_window(text, locate(text, "Acme"))
+    assert (window, window[a:b]) == ("Acme wins contract.", "Acme")
+
+
+def test_mention_window_of_a_long_sentence_is_cut_at_spaces_around_the_mention() -> None:
+    text = " ".join(["word"] * 100 + ["Globex"] + ["more"] * 100)
+    window, (a, b) = mention_window(text, locate(text, "Globex"), width=60)
+    assert len(window) <= 60 and window[a:b] == "Globex"
+    assert set(window.split()) == {"word", "Globex", "more"}  # whole words only
+    assert abs(window.index("Globex") - (len(window) - window.index("Globex") - 6)) <= 6
+    window, (a, b) = mention_window("Globex", (0, 6), width=3)  # longer than the width
+    assert (window, (a, b)) == ("Globex", (0, 6))
