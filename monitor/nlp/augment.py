@@ -34,11 +34,13 @@ def augment_ids(
     *,
     mask_id: int,
     seed: int,
+    lead: int = 1,
 ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
     """`config.copies` augmented copies of each row (row-major: all copies of row 0 first), and
     each copy's kept window (first token position, number of tokens) of its source row.
 
-    Rows start with [CLS] and end with [SEP] (the tokenizer's template); both stay in place."""
+    Rows start with `lead` fixed tokens ([CLS], then a domain token if any) and end with [SEP]
+    (the tokenizer's template); they stay in place, never masked or cropped."""
     rng = np.random.default_rng(seed)
     ids = input_ids.numpy()
     lens = lengths.numpy()
@@ -46,7 +48,7 @@ def augment_ids(
     out_lens = np.zeros(len(ids) * config.copies, dtype=lens.dtype)
     windows = np.zeros((len(ids) * config.copies, 2), dtype=np.int64)
     for i, (row, length) in enumerate(zip(ids, lens, strict=True)):
-        inner = row[1 : length - 1]  # the pieces between [CLS] and [SEP]
+        inner = row[lead : length - 1]  # the pieces between the lead and [SEP]
         for c in range(config.copies):
             pieces, start = inner.copy(), 0
             if len(pieces) > 3 and rng.random() < config.crop_prob:
@@ -60,19 +62,21 @@ def augment_ids(
             masked = rng.random(len(pieces)) < config.mask_prob
             pieces[masked] = mask_id
             j = i * config.copies + c
-            out[j, 0] = row[0]
-            out[j, 1 : 1 + len(pieces)] = pieces
-            out[j, 1 + len(pieces)] = row[length - 1]
-            out_lens[j] = len(pieces) + 2
-            windows[j] = start + 1, len(pieces)  # +1: position in the row, after [CLS]
+            out[j, :lead] = row[:lead]
+            out[j, lead : lead + len(pieces)] = pieces
+            out[j, lead + len(pieces)] = row[length - 1]
+            out_lens[j] = len(pieces) + lead + 1
+            windows[j] = start + lead, len(pieces)  # position in the row, after the lead
     return torch.from_numpy(out), torch.from_numpy(out_lens), windows
 
 
-def augment_set(data: EncodedSet, config: AugmentConfig, *, mask_id: int, seed: int) -> EncodedSet:
+def augment_set(
+    data: EncodedSet, config: AugmentConfig, *, mask_id: int, seed: int, lead: int = 1
+) -> EncodedSet:
     """Unlabelled augmented copies of a set's stories, with the mentions that survive the crop
     moved to their new token positions (a mention cut by the crop is left out)."""
     ids, lengths, windows = augment_ids(
-        data.input_ids, data.lengths, config, mask_id=mask_id, seed=seed
+        data.input_ids, data.lengths, config, mask_id=mask_id, seed=seed, lead=lead
     )
     m = data.mentions
     copies = np.arange(config.copies)
@@ -80,7 +84,7 @@ def augment_set(data: EncodedSet, config: AugmentConfig, *, mask_id: int, seed: 
     spans = np.repeat(m.spans, config.copies, axis=0)
     first, kept = windows[story, 0], windows[story, 1]
     inside = (spans[:, 0] >= first) & (spans[:, 1] <= first + kept)
-    shifted = spans - first[:, None] + 1
+    shifted = spans - first[:, None] + lead
     mentions = Mentions(
         story[inside], shifted[inside], np.full(int(inside.sum()), IGNORE_INDEX, dtype=np.int64)
     )

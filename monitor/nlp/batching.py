@@ -113,13 +113,14 @@ class EncodedSet:
         )
 
 
-def encode_set(stories: Stories, *, max_length: int) -> EncodedSet:
-    """Tokenize stories; their mentions' character spans become token spans (a mention past
-    the truncation point is dropped: the model never sees it)."""
+def encode_set(stories: Stories, *, max_length: int, prefix: int | None = None) -> EncodedSet:
+    """Tokenize stories (with a domain token `prefix` after [CLS], if given); their mentions'
+    character spans become token spans (a mention past the truncation point is dropped: the
+    model never sees it)."""
     if not len(stories.mentions):
-        encoded = encode(stories.texts, max_length=max_length)
+        encoded = encode(stories.texts, max_length=max_length, prefix=prefix)
         return EncodedSet(encoded.input_ids, encoded.lengths, stories.labels, stories.mentions)
-    encoded, offsets = encode_with_offsets(stories.texts, max_length=max_length)
+    encoded, offsets = encode_with_offsets(stories.texts, max_length=max_length, prefix=prefix)
     m = stories.mentions
     spans = [
         token_span(offsets[s][0], offsets[s][1], (int(a), int(b)))

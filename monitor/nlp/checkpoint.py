@@ -41,6 +41,9 @@ class Checkpoint:
     # softmax temperature per head ("topic", "sentiment", "entity") fitted on validation
     # (calibration); a missing head means 1.0
     temperatures: dict[str, float] = field(default_factory=dict)
+    # domain token ids ("tweet", "news") put after [CLS] when the model was trained with them
+    # (`TrainConfig.domain_tokens`); empty: the model reads texts without one
+    domain_tokens: dict[str, int] = field(default_factory=dict)
 
 
 def save_checkpoint(checkpoint: Checkpoint, path: Path) -> None:
@@ -63,6 +66,7 @@ def save_checkpoint(checkpoint: Checkpoint, path: Path) -> None:
         "created_at": checkpoint.created_at or datetime.now(UTC).isoformat(timespec="seconds"),
         "extra": checkpoint.extra,
         "temperatures": dict(checkpoint.temperatures),
+        "domain_tokens": dict(checkpoint.domain_tokens),
     }
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(payload, tmp)
@@ -98,6 +102,7 @@ def load_checkpoint(path: Path | str) -> Checkpoint:
         created_at=payload.get("created_at", ""),
         extra=payload.get("extra", {}),
         temperatures={k: float(v) for k, v in payload.get("temperatures", {}).items()},
+        domain_tokens={k: int(v) for k, v in payload.get("domain_tokens", {}).items()},
     )
 
 

@@ -76,7 +76,14 @@ class Classifier:
         max_length: int | None = None,
         quantize: bool = False,
         mixed_precision: bool = False,
+        domain: str = "news",
     ) -> None:
+        """`domain`: what the texts are ("news" in the stream; "tweet" to re-score TFNS), for
+        checkpoints trained with domain tokens; others read every text the same way."""
+        if checkpoint.domain_tokens and domain not in checkpoint.domain_tokens:
+            known = ", ".join(sorted(checkpoint.domain_tokens))
+            raise ValueError(f"unknown domain {domain!r}: this checkpoint knows {known}")
+        self.prefix = checkpoint.domain_tokens.get(domain)
         self.version = checkpoint.version
         self.topics = checkpoint.topics
         self.sentiments = checkpoint.sentiments
@@ -176,12 +183,14 @@ class Classifier:
         if mentions is not None and not self.has_entity_head:
             # no head to read them: the story's sentiment stands in, and no offsets are needed
             spans = [[None] * len(m) for m in mentions]
-            encoded = self.tokenizer.encode(texts, max_length=self.max_length)
+            encoded = self.tokenizer.encode(texts, max_length=self.max_length, prefix=self.prefix)
         elif mentions is not None and any(mentions):
-            encoded, offsets = self.tokenizer.encode_with_offsets(texts, max_length=self.max_length)
+            encoded, offsets = self.tokenizer.encode_with_offsets(
+                texts, max_length=self.max_length, prefix=self.prefix
+            )
             spans = _token_spans(offsets, mentions)
         else:
-            encoded = self.tokenizer.encode(texts, max_length=self.max_length)
+            encoded = self.tokenizer.encode(texts, max_length=self.max_length, prefix=self.prefix)
         tokenized = time.perf_counter()
         order = torch.argsort(encoded.lengths, descending=True)
         topic_parts, sentiment_parts = [], []

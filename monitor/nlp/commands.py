@@ -42,6 +42,11 @@ from monitor.settings import SHIPPED_CHECKPOINT
     default=None,
     help="where the teacher and its soft labels are kept between runs [default: .cache/teacher]",
 )
+@click.option(
+    "--domain-tokens",
+    is_flag=True,
+    help="mark tweets and news with their own token after [CLS] (MODEL.md, runs T6/T7)",
+)
 def train_command(
     data_dir: Path | None,
     output: Path | None,
@@ -50,6 +55,7 @@ def train_command(
     device: str,
     distill: bool,
     teacher_cache: Path | None,
+    domain_tokens: bool,
 ) -> None:
     """Train the topic + sentiment BiLSTM; the defaults reproduce the shipped checkpoint.
 
@@ -57,7 +63,7 @@ def train_command(
     rows and cached; later runs with the same data and teacher settings reuse it."""
     from monitor.nlp.train import TrainConfig, train
 
-    config = TrainConfig(device=device, distill=distill)
+    config = TrainConfig(device=device, distill=distill, domain_tokens=domain_tokens)
     overrides: dict[str, Any] = {
         "data_dir": data_dir,
         "output": output,
@@ -111,6 +117,13 @@ def train_command(
     help="validation = the rows the checkpoint's training held out",
 )
 @click.option("--quantize", is_flag=True, help="dynamic int8 quantization (CPU)")
+@click.option(
+    "--domain",
+    type=click.Choice(["news", "tweet"]),
+    default="news",
+    show_default=True,
+    help="what the texts are (tweet: TFNS); read only by checkpoints with domain tokens",
+)
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 @click.option(
     "--predictions",
@@ -124,6 +137,7 @@ def evaluate_command(
     task: str,
     split: str,
     quantize: bool,
+    domain: str,
     as_json: bool,
     predictions: Path | None,
 ) -> None:
@@ -138,6 +152,7 @@ def evaluate_command(
             split=split,  # type: ignore[arg-type]
             quantize=quantize,
             predictions=predictions,
+            domain=domain,
         )
     except MonitorError as exc:
         raise click.ClickException(str(exc)) from None

@@ -91,14 +91,18 @@ def transfer_set(
     *,
     max_length: int,
     seed: int,
+    news_token: int | None = None,
 ) -> EncodedSet:
-    """The training set, then its augmented copies, then the unlabelled stories."""
+    """The training set, then its augmented copies, then the unlabelled stories. With domain
+    tokens, `news_token` goes on the unlabelled (news) stories; every training row carries its
+    own already, and augmentation keeps it in place."""
     parts = [train_set]
     if augment.copies:
         mask_id = minilm_wordpiece().token_id("[MASK]")
-        parts.append(augment_set(train_set, augment, mask_id=mask_id, seed=seed))
+        lead = 1 if news_token is None else 2
+        parts.append(augment_set(train_set, augment, mask_id=mask_id, seed=seed, lead=lead))
     if unlabelled is not None and len(unlabelled):
-        parts.append(encode_set(unlabelled, max_length=max_length))
+        parts.append(encode_set(unlabelled, max_length=max_length, prefix=news_token))
     return EncodedSet.concat(parts) if len(parts) > 1 else train_set
 
 

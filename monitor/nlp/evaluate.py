@@ -35,13 +35,15 @@ def evaluate(
     batch_size: int = 256,
     quantize: bool = False,
     predictions: Path | None = None,
+    domain: str = "news",
 ) -> dict[str, Any]:
     """accuracy, macro_f1, n, per_class and the confusion matrix of one task's head.
 
     `split="validation"` scores only the rows the checkpoint's training held out (a pure
     function of the file and the split stored in the checkpoint), so the figures in MODEL.md
     can be reproduced from the training CSVs. For `entity`, rows whose entity cannot be found
-    in the text (as training finds it) are left out and counted in `unlocated`."""
+    in the text (as training finds it) are left out and counted in `unlocated`. `domain`
+    ("news", or "tweet" for TFNS) matters only for checkpoints trained with domain tokens."""
     if task not in TASKS:
         raise nlp_data.DataError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
     names = SENTIMENTS if task == "entity" else nlp_data.task_labels(task)
@@ -56,7 +58,12 @@ def evaluate(
         mentions = [[span] for _, span in located if span is not None]
     if not rows:
         raise nlp_data.DataError(f"{csv_path}: no rows to evaluate")
-    classifier = Classifier(checkpoint, device=device, batch_size=batch_size, quantize=quantize)
+    try:
+        classifier = Classifier(
+            checkpoint, device=device, batch_size=batch_size, quantize=quantize, domain=domain
+        )
+    except ValueError as exc:
+        raise nlp_data.DataError(str(exc)) from None
     head_names = checkpoint.topics if task == "topic" else checkpoint.sentiments
     if tuple(head_names) != names:
         raise nlp_data.DataError(f"checkpoint's {task} labels differ from the project's")

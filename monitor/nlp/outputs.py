@@ -18,7 +18,7 @@ from monitor.nlp.checkpoint import Checkpoint, save_checkpoint, weights_digest
 from monitor.nlp.metrics import plot_confusion
 from monitor.nlp.model import NewsLSTM
 from monitor.nlp.teacher import TeacherOutput
-from monitor.nlp.tokenizer import minilm_wordpiece
+from monitor.nlp.tokenizer import domain_token_ids, minilm_wordpiece
 
 if TYPE_CHECKING:
     from monitor.nlp.train import TrainConfig, TrainResult
@@ -80,6 +80,7 @@ def write_outputs(
             extra={"train_config": train_config, "split": split},
             temperatures=temperatures,
             tokenizer_spec=minilm_wordpiece().spec,
+            domain_tokens=domain_token_ids() if config.domain_tokens else {},
         ),
         output,
     )

@@ -52,17 +52,26 @@ class WordPiece:
             raise KeyError(f"{token!r} is not in the tokenizer's vocabulary")
         return int(found)
 
-    def encode(self, texts: list[str], *, max_length: int) -> Encoded:
-        """Tokenize a whole batch at once (Rust side, parallel), truncating to `max_length`."""
-        return _encoded(self._backend(max_length).encode_batch_fast(texts))
+    def encode(self, texts: list[str], *, max_length: int, prefix: int | None = None) -> Encoded:
+        """Tokenize a whole batch at once (Rust side, parallel), truncating to `max_length`.
+        `prefix`: a token id put after [CLS] in every row (a domain token), within the length."""
+        room = max_length - (prefix is not None)
+        return _encoded(self._backend(room).encode_batch_fast(texts), prefix)
 
     def encode_with_offsets(
-        self, texts: list[str], *, max_length: int
+        self, texts: list[str], *, max_length: int, prefix: int | None = None
     ) -> tuple[Encoded, list[Offsets]]:
         """`encode`, plus each row's character offsets and special-tokens mask, to map mentions
-        (character spans) to token positions. Slower than `encode`: only used when asked for."""
-        encodings = self._backend(max_length).encode_batch(texts)
-        return _encoded(encodings), [(e.offsets, e.special_tokens_mask) for e in encodings]
+        (character spans) to token positions. Slower than `encode`: only used when asked for.
+        A `prefix` token counts as special, so no mention maps onto it."""
+        room = max_length - (prefix is not None)
+        encodings = self._backend(room).encode_batch(texts)
+        offsets = [(list(e.offsets), list(e.special_tokens_mask)) for e in encodings]
+        if prefix is not None:
+            for row_offsets, special in offsets:
+                row_offsets.insert(1, (0, 0))
+                special.insert(1, 1)
+        return _encoded(encodings, prefix), offsets
 
     def _backend(self, max_length: int) -> Tokenizer:
         from tokenizers import Tokenizer
@@ -75,10 +84,14 @@ class WordPiece:
         return self._by_length[max_length]
 
 
-def _encoded(encodings: list[Encoding]) -> Encoded:
+def _encoded(encodings: list[Encoding], prefix: int | None = None) -> Encoded:
     ids = np.asarray([e.ids for e in encodings], dtype=np.int64)  # (B, T)
     masks = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)  # (B, T)
-    return Encoded(input_ids=torch.from_numpy(ids), lengths=torch.from_numpy(masks.sum(1)))
+    lengths = masks.sum(1)
+    if prefix is not None:  # every row starts with [CLS]: the prefix goes right after it
+        ids = np.insert(ids.reshape(len(encodings), -1), 1, prefix, axis=1)
+        lengths = lengths + 1
+    return Encoded(input_ids=torch.from_numpy(ids), lengths=torch.from_numpy(lengths))
 
 
 # --- training side: the MiniLM wheel (`train` extra) -------------------------------------------
@@ -112,11 +125,26 @@ def minilm_wordpiece() -> WordPiece:
     return WordPiece(backend.to_str())
 
 
-def encode(texts: list[str], *, max_length: int) -> Encoded:
+def encode(texts: list[str], *, max_length: int, prefix: int | None = None) -> Encoded:
     """`WordPiece.encode` with the MiniLM tokenizer (training, tests)."""
-    return minilm_wordpiece().encode(texts, max_length=max_length)
+    return minilm_wordpiece().encode(texts, max_length=max_length, prefix=prefix)
 
 
-def encode_with_offsets(texts: list[str], *, max_length: int) -> tuple[Encoded, list[Offsets]]:
+def encode_with_offsets(
+    texts: list[str], *, max_length: int, prefix: int | None = None
+) -> tuple[Encoded, list[Offsets]]:
     """`WordPiece.encode_with_offsets` with the MiniLM tokenizer (training, tests)."""
-    return minilm_wordpiece().encode_with_offsets(texts, max_length=max_length)
+    return minilm_wordpiece().encode_with_offsets(texts, max_length=max_length, prefix=prefix)
+
+
+DOMAINS = ("tweet", "news")  # what a text is, for checkpoints trained with domain tokens
+
+
+def domain_token_ids() -> dict[str, int]:
+    """The vocabulary slots used as domain tokens ([unused2] tweets, [unused3] news): the
+    sources label the same event differently (MODEL.md, runs T6/T7), and the token lets one
+    model keep their conventions apart."""
+    wordpiece = minilm_wordpiece()
+    return {
+        d: wordpiece.token_id(t) for d, t in zip(DOMAINS, ("[unused2]", "[unused3]"), strict=True)
+    }

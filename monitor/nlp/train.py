@@ -42,9 +42,9 @@ from monitor.nlp.distill import (
 from monitor.nlp.labels import SENTIMENTS, TOPICS
 from monitor.nlp.model import IGNORE_INDEX, LSTMConfig, NewsLSTM, distillation_loss
 from monitor.nlp.outputs import write_outputs
-from monitor.nlp.sources import REUTERS, SENTIMENT, TOPIC, Mentions, load_sources
+from monitor.nlp.sources import REUTERS, SENTIMENT, TOPIC, Mentions, Stories, load_sources
 from monitor.nlp.teacher import TeacherConfig, TeacherOutput
-from monitor.nlp.tokenizer import minilm_path
+from monitor.nlp.tokenizer import domain_token_ids, minilm_path
 from monitor.settings import REPO_ROOT, SHIPPED_CHECKPOINT
 
 NAMES: dict[str, tuple[str, ...]] = {"topic": TOPICS, "sentiment": SENTIMENTS, "entity": SENTIMENTS}
@@ -82,6 +82,9 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=lambda: AugmentConfig(copies=1))
     unlabelled: UnlabelledConfig = field(default_factory=lambda: UnlabelledConfig(texts=60_000))
     calibrate: bool = True  # fit a softmax temperature per head on validation
+    # a domain token after [CLS] ([unused2] tweets, [unused3] news, and news in production):
+    # the sources label the same event differently (MODEL.md, T6/T7); off in the shipped model
+    domain_tokens: bool = False
 
 
 @dataclass
@@ -104,11 +107,17 @@ def train(config: TrainConfig) -> TrainResult:
         seed=config.seed,
         sentfin=config.sentfin,
     )
-    encode = {"max_length": config.max_length}
-    valid_sets = {key: encode_set(stories, **encode) for key, stories in sources.valid.items()}
-    train_set = EncodedSet.concat([encode_set(s, **encode) for s in sources.train.values()])
+    tokens = domain_token_ids() if config.domain_tokens else {}
+
+    def encoded(key: str, stories: Stories) -> EncodedSet:
+        domain = "tweet" if key.startswith("tfns/") else "news"
+        return encode_set(stories, max_length=config.max_length, prefix=tokens.get(domain))
+
+    valid_sets = {key: encoded(key, stories) for key, stories in sources.valid.items()}
+    train_set = EncodedSet.concat([encoded(k, s) for k, s in sources.train.items()])
     weights = _class_weights(train_set, config)
     files = list(sources.files)
+    data_hash = nlp_data.data_hash(sources.files) + ("+domain-tokens" if tokens else "")
     teacher: TeacherOutput | None = None
     if config.distill:
         unlabelled, unlabelled_hash = None, ""
@@ -118,7 +127,12 @@ def train(config: TrainConfig) -> TrainResult:
             unlabelled_hash = nlp_data.data_hash([path])
             files.append(path)
         transfer = transfer_set(
-            train_set, config.augment, unlabelled, max_length=config.max_length, seed=config.seed
+            train_set,
+            config.augment,
+            unlabelled,
+            max_length=config.max_length,
+            seed=config.seed,
+            news_token=tokens.get("news"),
         )
         teacher = teacher_targets(
             config.teacher,
@@ -128,7 +142,7 @@ def train(config: TrainConfig) -> TrainResult:
             valid_sets,
             NAMES,
             weights,
-            data_hash=nlp_data.data_hash(sources.files),
+            data_hash=data_hash,
             seed=config.seed,
             max_length=config.max_length,
             transfer_key=transfer_key(config.augment, config.unlabelled, unlabelled_hash),

@@ -75,3 +75,20 @@ def test_augmented_copies_move_mentions_with_the_crop() -> None:
         assert tokens in ([2000, 2001], [2017, 2018, 2019])  # the same pieces, moved
         survived[tokens[0] == 2017] += 1
     assert 0 < survived[0] < 40 and 0 < survived[1] < 40  # some crops cut each mention out
+
+
+def test_a_domain_token_after_cls_stays_in_place() -> None:
+    """lead=2: [CLS] and the domain token are never masked or cropped; mentions still move."""
+    domain = 4
+    ids = torch.tensor([[CLS, domain, *range(2000, 2020), SEP]])
+    mentions = Mentions(np.array([0]), np.array([[19, 22]]), np.array([0]))
+    data = EncodedSet(ids, torch.tensor([23]), np.full((1, 2), IGNORE_INDEX), mentions)
+    config = AugmentConfig(copies=30, mask_prob=0.3, crop_prob=1.0, min_keep=0.6)
+    copies = augment_set(data, config, mask_id=MASK, seed=3, lead=2)
+    for row, length in zip(copies.input_ids.tolist(), copies.lengths.tolist(), strict=True):
+        assert row[:2] == [CLS, domain] and row[length - 1] == SEP
+        assert domain not in row[2 : length - 1]
+    assert len(copies.mentions.story)  # some crops keep the mention
+    for story, (start, end) in zip(copies.mentions.story, copies.mentions.spans, strict=True):
+        pieces = copies.input_ids[story, start:end].tolist()
+        assert start >= 2 and set(pieces) <= {2017, 2018, 2019, MASK}

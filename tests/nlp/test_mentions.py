@@ -72,3 +72,18 @@ def test_mention_window_of_a_long_sentence_is_cut_at_spaces_around_the_mention()
     assert abs(window.index("Globex") - (len(window) - window.index("Globex") - 6)) <= 6
     window, (a, b) = mention_window("Globex", (0, 6), width=3)  # longer than the width
     assert (window, (a, b)) == ("Globex", (0, 6))
+
+
+def test_a_domain_token_prefix_sits_after_cls_within_the_length_and_is_no_mention() -> None:
+    text = "Globex rallies after the deal"
+    plain, plain_offsets = encode_with_offsets([text], max_length=64)
+    encoded, offsets = encode_with_offsets([text], max_length=64, prefix=4)
+    ids = encoded.input_ids[0].tolist()
+    assert ids[:2] == [101, 4] and ids[2:] == plain.input_ids[0].tolist()[1:]
+    assert int(encoded.lengths[0]) == int(plain.lengths[0]) + 1
+    row, special = offsets[0]
+    assert special[1] == 1  # the prefix is special: no mention maps onto it
+    a, b = token_span(*plain_offsets[0], locate(text, "Globex")) or (0, 0)
+    assert token_span(row, special, locate(text, "Globex")) == (a + 1, b + 1)  # moved one on
+    short, _ = encode_with_offsets([text], max_length=4, prefix=4)
+    assert int(short.lengths[0]) == 4 and short.input_ids[0].tolist()[-1] == 102

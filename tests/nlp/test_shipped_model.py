@@ -46,7 +46,10 @@ def test_shipped_checkpoint_scores_what_its_metrics_say(source: str) -> None:
     real). The checkpoint was trained on a GPU; CPU arithmetic may move a row or two."""
     recorded = json.loads(METRICS.read_text())["validation"][source]
     filename, task = SOURCES[source]
-    result = evaluate(SHIPPED_CHECKPOINT, DATA_DIR / filename, task, split="validation")
+    domain = "tweet" if source.startswith("tfns/") else "news"
+    result = evaluate(
+        SHIPPED_CHECKPOINT, DATA_DIR / filename, task, split="validation", domain=domain
+    )
     assert result["n"] == recorded["n"]
     assert result["accuracy"] == pytest.approx(recorded["accuracy"], abs=0.002)
     assert result["macro_f1"] == pytest.approx(recorded["macro_f1"], abs=0.002)
