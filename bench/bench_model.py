@@ -111,7 +111,11 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     rows = validation_rows(args.checkpoint, args.data_dir)
-    settings = [("cpu", 256, "fp32", False, False), ("cpu", 256, "int8 dynamic", True, False)]
+    settings = [
+        ("cpu", 256, "fp32", False, False),
+        ("cpu", 256, "int8 dynamic", True, False),
+        ("cpu", 256, "bf16 amp", False, True),
+    ]
     if torch.cuda.is_available():
         for batch in (512, 4096):
             settings += [

@@ -167,20 +167,20 @@ class EntityHead(nn.Module):
         product per story over its mentions' weights (the consumer scores ~2 mentions a story,
         and copying every story's states per mention cost more than the head itself)."""
         rows, start, end = mentions.rows, mentions.spans[:, 0], mentions.spans[:, 1]
-        lowest = torch.finfo(h.dtype).min
         width = int((end - start).max()) if len(rows) else 1
         index = start[:, None] + torch.arange(width, device=h.device)[None, :]  # (M, W)
         in_span = (index < end[:, None]).unsqueeze(-1)  # (M, W, 1)
         spans = h[rows[:, None], torch.minimum(index, end[:, None] - 1)]  # (M, W, 2H)
         span_mean = (spans * in_span).sum(1) / in_span.sum(1).clamp(min=1)  # (M, 2H)
-        span_max = spans.masked_fill(~in_span, lowest).amax(1)  # (M, 2H)
+        span_max = spans.masked_fill(~in_span, torch.finfo(spans.dtype).min).amax(1)  # (M, 2H)
         forward_last = h[rows, end - 1, : self.hidden_dim]  # left context + target
         backward_first = h[rows, start, self.hidden_dim :]  # right context + target
         query = self.query(torch.cat([span_mean, span_max], dim=-1))  # (M, A)
         keys = self.key(h)[rows]  # (M, T, A): A is a quarter of 2H
         scores = torch.einsum("mta,ma->mt", keys, query) / query.size(-1) ** 0.5
         valid = mask[rows].squeeze(-1)  # (M, T)
-        weights = scores.masked_fill(~valid, lowest).softmax(-1)
+        # each tensor's own lowest value: under bf16 autocast the scores are bf16, h is not
+        weights = scores.masked_fill(~valid, torch.finfo(scores.dtype).min).softmax(-1)
         attended = _per_story_sum(weights, h, rows)  # (M, 2H)
         features = torch.cat(
             [span_mean, span_max, forward_last, backward_first, attended, pooled[rows]], dim=-1

@@ -142,4 +142,19 @@ def test_mixed_precision_follows_the_setting(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.delenv("MONITOR_MODEL__MIXED_PRECISION")
     assert load_settings().model.mixed_precision is False  # measured slower on a GPU
     on_cpu = classifier(mixed_precision=True)
-    assert on_cpu.mixed_precision and not on_cpu.autocast  # fp16 autocast is for GPUs only
+    assert on_cpu.autocast and on_cpu.autocast_dtype == torch.bfloat16  # bf16 on a CPU
+    assert not classifier(mixed_precision=True, quantize=True).autocast  # int8 has its own
+
+
+def test_bf16_on_cpu_gives_the_same_labels_and_close_probabilities() -> None:
+    plain, mixed = classifier(), classifier(mixed_precision=True)
+    mentions = [mentions_of(TEXTS[0], "Acme", "Globex"), [], mentions_of(TEXTS[2], "Initech")]
+    for a, b in zip(
+        plain.predict_normalized(TEXTS, mentions=mentions),
+        mixed.predict_normalized(TEXTS, mentions=mentions),
+        strict=True,
+    ):
+        assert (a.topic, a.sentiment) == (b.topic, b.sentiment)
+        assert a.sentiment_score == pytest.approx(b.sentiment_score, abs=0.02)
+        for x, y in zip(a.entities, b.entities, strict=True):
+            assert x.score == pytest.approx(y.score, abs=0.02)
