@@ -1,9 +1,10 @@
 """The sentiment towards each company a story names, as the stream stores it.
 
 One home for the rule the consumer and `monitor classify --companies` share: an entity with a
-span in the text is read by the model's entity head at that mention (in the story's forward);
-one named only by the message's `tickers` field, or whose mention the model could not read
-(past the truncation point), gets the story's sentiment, with `from_mention` False.
+span in the text is read by the model's entity head at that mention (in the story's forward, or
+in its own sentence when it lies past the tokens that forward reads: `Classifier.scores`); one
+named only by the message's `tickers` field, or whose mention the model cannot read at all,
+gets the story's sentiment, with `from_mention` False.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from itertools import islice
 from typing import Any
 
@@ -104,12 +104,12 @@ def classify(
             found.append(companies)
         predictions = classifier.predict_normalized(texts, mentions=mentions)
         for item, prediction, companies in zip(chunk, predictions, found, strict=True):
-            n = len(item.entities)
-            story = replace(prediction, entities=prediction.entities[n:])
+            n = len(item.entities)  # the asked entities' scores first, then the companies'
+            of_companies = replace(prediction, entities=prediction.entities[n:])
             yield Labelled(
                 item,
                 replace(prediction, entities=prediction.entities[:n]),
-                entity_rows(companies, story) if resolver is not None else None,
+                entity_rows(companies, of_companies) if resolver is not None else None,
             )
 
 
@@ -133,18 +133,9 @@ def as_json(labelled: Labelled) -> str:
             for name, score in zip(item.entities, prediction.entities, strict=True)
         ],
     }
-    if labelled.companies is not None:
+    if labelled.companies is not None:  # the stored row, less its span in the text
         row["companies"] = [
-            {
-                "entity": c.entity,
-                "mention": c.mention,
-                "matched_by": c.matched_by,
-                "sector": c.sector,
-                "sentiment": c.sentiment,
-                "confidence": c.confidence,
-                "score": c.score,
-                "from_mention": c.from_mention,
-            }
+            {k: v for k, v in asdict(c).items() if not k.startswith("span_")}
             for c in labelled.companies
         ]
     return json.dumps(row, ensure_ascii=False)

@@ -90,6 +90,12 @@ class Sources:
     sentfin_valid: list[str]  # text_key of every held-out SEntFiN headline
 
 
+def source_domain(key: str) -> str:
+    """What the texts of a source (or of its validation report) are: "tweet" for TFNS, "news"
+    for the rest (SEntFiN, Reuters, the stream); picks the domain token (`TrainConfig`)."""
+    return "tweet" if key.startswith("tfns/") else "news"
+
+
 def text_key(text: str) -> str:
     """A short digest of a normalised text: the checkpoint lists held-out headlines by it."""
     return hashlib.sha256(text.encode()).hexdigest()[:16]

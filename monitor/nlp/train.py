@@ -42,7 +42,15 @@ from monitor.nlp.distill import (
 from monitor.nlp.labels import SENTIMENTS, TOPICS
 from monitor.nlp.model import IGNORE_INDEX, LSTMConfig, NewsLSTM, distillation_loss
 from monitor.nlp.outputs import write_outputs
-from monitor.nlp.sources import REUTERS, SENTIMENT, TOPIC, Mentions, Stories, load_sources
+from monitor.nlp.sources import (
+    REUTERS,
+    SENTIMENT,
+    TOPIC,
+    Mentions,
+    Stories,
+    load_sources,
+    source_domain,
+)
 from monitor.nlp.teacher import TeacherConfig, TeacherOutput
 from monitor.nlp.tokenizer import domain_token_ids, minilm_path
 from monitor.settings import REPO_ROOT, SHIPPED_CHECKPOINT
@@ -110,8 +118,8 @@ def train(config: TrainConfig) -> TrainResult:
     tokens = domain_token_ids() if config.domain_tokens else {}
 
     def encoded(key: str, stories: Stories) -> EncodedSet:
-        domain = "tweet" if key.startswith("tfns/") else "news"
-        return encode_set(stories, max_length=config.max_length, prefix=tokens.get(domain))
+        prefix = tokens.get(source_domain(key))
+        return encode_set(stories, max_length=config.max_length, prefix=prefix)
 
     valid_sets = {key: encoded(key, stories) for key, stories in sources.valid.items()}
     train_set = EncodedSet.concat([encoded(k, s) for k, s in sources.train.items()])

@@ -18,7 +18,7 @@ class ModelSettings(BaseModel):
     quantize: bool = Field(False, description="dynamic int8 quantization on CPU")
     mixed_precision: bool = Field(
         False,
-        description="autocast: fp16 on a GPU, bf16 on a CPU (about 2x faster on CPUs with "
-        "AVX-512 BF16 or AMX, slower on others); off by default: fp16 was slower than fp32 on an "
-        "H200 (MODEL.md, Speed)",
+        description="autocast: fp16 on a GPU, bf16 on a CPU (2.3x fp32 on a CPU with AVX-512 "
+        "BF16; expected slower where bf16 is emulated); off by default: fp16 was slower than "
+        "fp32 on an H200 (MODEL.md, Speed)",
     )

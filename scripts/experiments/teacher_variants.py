@@ -27,10 +27,10 @@ import torch
 from monitor.nlp.batching import EncodedSet, encode_set
 from monitor.nlp.mentions import locate
 from monitor.nlp.model import IGNORE_INDEX
-from monitor.nlp.sources import Mentions, Stories, load_sources
+from monitor.nlp.sources import Mentions, Stories, load_sources, source_domain
 from monitor.nlp.teacher import TeacherConfig, fit_teacher, teacher_logits, validate_teacher
 from monitor.nlp.text import normalize
-from monitor.nlp.tokenizer import minilm_wordpiece
+from monitor.nlp.tokenizer import domain_token_ids
 from monitor.nlp.train import NAMES, TrainConfig, _class_weights
 
 PROBE = [  # (headline, its entities): hand-written, not from any data set
@@ -50,7 +50,9 @@ PROBE = [  # (headline, its entities): hand-written, not from any data set
 
 
 def with_domain(data: EncodedSet, token: int | None) -> EncodedSet:
-    """`data` with `token` inserted after [CLS] (mention spans move one place right)."""
+    """`data` with `token` inserted after [CLS] (mention spans move one place right). Unlike
+    `encode_set(prefix=...)` (what `monitor train --domain-tokens` uses) the token comes on top
+    of the 64 tokens: kept so that runs T5-T7 reproduce as measured."""
     if token is None:
         return data
     ids = data.input_ids
@@ -71,11 +73,10 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=None, help="smoke runs")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    wordpiece = minilm_wordpiece()
-    tokens = {"tweet": wordpiece.token_id("[unused2]"), "news": wordpiece.token_id("[unused3]")}
+    tokens = domain_token_ids() if args.domain_token else {}
 
     def domain(key: str) -> int | None:
-        return tokens["tweet" if key.startswith("tfns") else "news"] if args.domain_token else None
+        return tokens.get(source_domain(key))
 
     config = TrainConfig()
     sources = load_sources(args.data_dir, fraction=config.val_fraction, seed=config.seed)

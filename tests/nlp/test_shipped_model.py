@@ -11,7 +11,7 @@ from monitor.nlp.checkpoint import load_checkpoint
 from monitor.nlp.data import FILES
 from monitor.nlp.evaluate import evaluate
 from monitor.nlp.outputs import MAX_CHECKPOINT_BYTES
-from monitor.nlp.sources import SENTFIN_ENTITIES, SENTFIN_HEADLINES
+from monitor.nlp.sources import SENTFIN_ENTITIES, SENTFIN_HEADLINES, source_domain
 from monitor.nlp.train import TrainConfig
 from monitor.settings import REPO_ROOT, SHIPPED_CHECKPOINT
 
@@ -46,9 +46,12 @@ def test_shipped_checkpoint_scores_what_its_metrics_say(source: str) -> None:
     real). The checkpoint was trained on a GPU; CPU arithmetic may move a row or two."""
     recorded = json.loads(METRICS.read_text())["validation"][source]
     filename, task = SOURCES[source]
-    domain = "tweet" if source.startswith("tfns/") else "news"
     result = evaluate(
-        SHIPPED_CHECKPOINT, DATA_DIR / filename, task, split="validation", domain=domain
+        SHIPPED_CHECKPOINT,
+        DATA_DIR / filename,
+        task,
+        split="validation",
+        domain=source_domain(source),
     )
     assert result["n"] == recorded["n"]
     assert result["accuracy"] == pytest.approx(recorded["accuracy"], abs=0.002)
