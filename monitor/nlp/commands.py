@@ -43,8 +43,9 @@ from monitor.settings import SHIPPED_CHECKPOINT
     help="where the teacher and its soft labels are kept between runs [default: .cache/teacher]",
 )
 @click.option(
-    "--domain-tokens",
-    is_flag=True,
+    "--domain-tokens/--no-domain-tokens",
+    default=True,
+    show_default=True,
     help="mark tweets and news with their own token after [CLS] (MODEL.md, runs T6/T7)",
 )
 def train_command(

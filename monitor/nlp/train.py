@@ -91,8 +91,8 @@ class TrainConfig:
     unlabelled: UnlabelledConfig = field(default_factory=lambda: UnlabelledConfig(texts=60_000))
     calibrate: bool = True  # fit a softmax temperature per head on validation
     # a domain token after [CLS] ([unused2] tweets, [unused3] news, and news in production):
-    # the sources label the same event differently (MODEL.md, T6/T7); off in the shipped model
-    domain_tokens: bool = False
+    # the sources label the same event differently (MODEL.md, T6/T7); on in the shipped model
+    domain_tokens: bool = True
 
 
 @dataclass

@@ -30,7 +30,9 @@ def main() -> None:
     parser.add_argument("--teacher-epochs", type=int, default=None, help="experiments")
     parser.add_argument("--epochs", type=int, default=None, help="student epochs (experiments)")
     parser.add_argument("--smoke", action="store_true")
-    parser.add_argument("--domain-tokens", action="store_true", help="MODEL.md, runs T6/T7")
+    parser.add_argument(
+        "--no-domain-tokens", action="store_true", help="without the domain token (MODEL.md, T6)"
+    )
     args = parser.parse_args()
     config = TrainConfig(data_dir=args.data_dir, output=args.output, teacher_cache=args.cache)
     if args.members:
@@ -39,8 +41,8 @@ def main() -> None:
         config = replace(config, teacher=replace(config.teacher, epochs=args.teacher_epochs))
     if args.epochs:
         config = replace(config, epochs=args.epochs)
-    if args.domain_tokens:
-        config = replace(config, domain_tokens=True)
+    if args.no_domain_tokens:
+        config = replace(config, domain_tokens=False)
     if args.smoke:
         config = replace(
             config,
