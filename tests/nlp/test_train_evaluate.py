@@ -103,17 +103,14 @@ def test_evaluate_command_json_prints_one_object(trained: tuple[Path, Path]) -> 
 def test_domain_tokens_train_into_the_checkpoint_and_pick_the_reading(
     trained: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    """--domain-tokens: every text carries [unused2] (tweets) or [unused3] (news) after [CLS];
-    the checkpoint remembers them, the classifier reads news by default, evaluate can say
-    tweet, and a checkpoint without them ignores the domain."""
+    """Domain tokens (the default): every text carries [unused2] (tweets) or [unused3] (news)
+    after [CLS]; the checkpoint remembers them, the classifier reads news by default, evaluate
+    can say tweet, and a checkpoint trained without them ignores the domain."""
     from monitor.nlp.classifier import Classifier
     from monitor.nlp.tokenizer import domain_token_ids
 
-    _, data_dir = trained
-    config = tiny_config(data_dir, tmp_path / "domain.pt", tmp_path / "cache")
-    config = replace(config, domain_tokens=True, teacher=replace(config.teacher, members=1))
-    result = train(config)
-    checkpoint = load_checkpoint(result.checkpoint)
+    with_tokens, data_dir = trained
+    checkpoint = load_checkpoint(with_tokens)
     tokens = domain_token_ids()
     assert checkpoint.domain_tokens == tokens and tokens["tweet"] != tokens["news"]
     assert Classifier(checkpoint, device="cpu").prefix == tokens["news"]
@@ -121,10 +118,14 @@ def test_domain_tokens_train_into_the_checkpoint_and_pick_the_reading(
     with pytest.raises(ValueError, match="unknown domain 'blog'"):
         Classifier(checkpoint, device="cpu", domain="blog")
     tweets = data_dir / "tfns_sentiment_train.csv"
-    as_news = evaluate(result.checkpoint, tweets, "sentiment", split="validation")
-    as_tweets = evaluate(result.checkpoint, tweets, "sentiment", split="validation", domain="tweet")
+    as_news = evaluate(with_tokens, tweets, "sentiment", split="validation")
+    as_tweets = evaluate(with_tokens, tweets, "sentiment", split="validation", domain="tweet")
     assert as_tweets["n"] == as_news["n"]
-    recorded = result.metrics["validation"]["tfns/sentiment"]
+    recorded = checkpoint.metrics["validation"]["tfns/sentiment"]
     assert as_tweets["accuracy"] == pytest.approx(recorded["accuracy"], abs=1e-6)
-    plain, _ = trained
-    assert Classifier(load_checkpoint(plain), device="cpu", domain="tweet").prefix is None
+
+    config = tiny_config(data_dir, tmp_path / "plain.pt", tmp_path / "cache")
+    config = replace(config, domain_tokens=False, teacher=replace(config.teacher, members=1))
+    plain = load_checkpoint(train(config).checkpoint)
+    assert plain.domain_tokens == {}
+    assert Classifier(plain, device="cpu", domain="tweet").prefix is None
