@@ -139,6 +139,7 @@ def main() -> None:
             batch_size=batch,
             quantize=quantize,
             mixed_precision=amp,
+            domain="tweet",  # the texts are TFNS tweets (read only by domain-token checkpoints)
         )
         r = measure(classifier, rows, args.reps)
         print(
