@@ -244,6 +244,24 @@ def page() -> Iterator[Any]:
             browser.close()
 
 
+def choose(page: Any, label: str, option: str, typed: str | None = None) -> None:
+    """Pick `option` in the selectbox labelled `label` (typing `typed`, or the option, to find
+    it), again if a rerun of the page (the timed refresh) closed the list before the click."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    box = page.locator("[data-testid=stSelectbox]").filter(has_text=label).first
+    for _ in range(3):
+        box.click()
+        page.keyboard.press("ControlOrMeta+A")  # replace what an earlier try typed
+        page.keyboard.type(typed or option)
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=10_000)
+            return
+        except PlaywrightTimeoutError:
+            page.keyboard.press("Escape")
+    raise AssertionError(f"{label}: the option {option!r} never showed up to be clicked")
+
+
 def screenshot(page: Any, name: str) -> Path:
     """The whole page, saved under artifacts/screenshots/ (git-ignored). Streamlit scrolls
     inside its own container, so the viewport grows to the content's height first."""

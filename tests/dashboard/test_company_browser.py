@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.dashboard.conftest import MakeStory, screenshot, seed_apple, wait_for
+from tests.dashboard.conftest import MakeStory, choose, screenshot, seed_apple, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -51,9 +51,7 @@ def test_search_box_opens_a_company(dashboard_url: str, page: Any, make_story: M
     seed(make_story)
     page.goto(dashboard_url + "/news")
     wait_for(lambda: "Microsoft beats Apple" in body(page), 60, "the News page")
-    page.locator("[data-testid=stSelectbox]").filter(has_text="Find a company").first.click()
-    page.keyboard.type("Microsoft")
-    page.get_by_role("option", name="MSFT — Microsoft", exact=True).click()
+    choose(page, "Find a company", "MSFT — Microsoft", typed="Microsoft")
     wait_for(lambda: "MSFT · Microsoft" in body(page), 60, "Microsoft's page")
     assert "/company?" in page.url and "ticker=MSFT" in page.url, page.url  # a deep link
     wait_for(lambda: "Stories naming it" in body(page), 60, "its figures")

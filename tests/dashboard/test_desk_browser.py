@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.ingest import kafka
 from monitor.settings import KafkaSettings
 from monitor.store.models import Alert
-from tests.dashboard.conftest import screenshot, serve_dashboard, wait_for
+from tests.dashboard.conftest import choose, screenshot, serve_dashboard, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -82,13 +82,6 @@ def set_date_time(page: Any, label: str, moment: datetime) -> None:
         if shown() == wanted:
             return
     raise AssertionError(f"{label} shows {shown()}, not {wanted}")
-
-
-def choose(page: Any, label: str, option: str) -> None:
-    """Pick `option` in the selectbox labelled `label`."""
-    page.locator("[data-testid=stSelectbox]").filter(has_text=label).first.click()
-    page.keyboard.type(option)
-    page.get_by_role("option", name=option, exact=True).click()
 
 
 def test_pick_a_custom_range(desk_url: str, page: Any, make_story: Callable[..., int]) -> None:
