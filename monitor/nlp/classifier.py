@@ -106,6 +106,15 @@ class Classifier:
             self.version += "+int8"
         self.model = model.to(self.device)
 
+    @property
+    def precision(self) -> str:
+        """What the forward computes in: "int8", "bf16", "fp16" or "fp32"."""
+        if self.version.endswith("+int8"):
+            return "int8"
+        if self.autocast:
+            return "fp16" if self.autocast_dtype == torch.float16 else "bf16"
+        return "fp32"
+
     @classmethod
     def from_settings(cls, settings: ModelSettings) -> Classifier:
         return cls(

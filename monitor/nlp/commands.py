@@ -11,7 +11,6 @@ from typing import Any
 import click
 
 from monitor.errors import MonitorError
-from monitor.settings import SHIPPED_CHECKPOINT
 
 
 @click.command("train")
@@ -99,8 +98,8 @@ def train_command(
 @click.option(
     "--checkpoint",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=SHIPPED_CHECKPOINT,
-    show_default=True,
+    default=None,
+    help="checkpoint [default: MONITOR_MODEL__CHECKPOINT, the shipped model]",
 )
 @click.option(
     "--data",
@@ -117,7 +116,11 @@ def train_command(
     show_default=True,
     help="validation = the rows the checkpoint's training held out",
 )
-@click.option("--quantize", is_flag=True, help="dynamic int8 quantization (CPU)")
+@click.option(
+    "--quantize",
+    is_flag=True,
+    help="dynamic int8 quantization (CPU) [default: MONITOR_MODEL__QUANTIZE]",
+)
 @click.option(
     "--domain",
     type=click.Choice(["news", "tweet"]),
@@ -133,7 +136,7 @@ def train_command(
     help="write each row with gold, predicted and confidence to this CSV",
 )
 def evaluate_command(
-    checkpoint: Path,
+    checkpoint: Path | None,
     data: Path,
     task: str,
     split: str,
@@ -142,16 +145,24 @@ def evaluate_command(
     as_json: bool,
     predictions: Path | None,
 ) -> None:
-    """Accuracy, macro-F1 and per-class scores of a checkpoint on a labelled CSV."""
-    from monitor.nlp.evaluate import evaluate, format_report
+    """Accuracy, macro-F1 and per-class scores of a checkpoint on a labelled CSV.
 
+    The model is scored as the consumer runs it: MONITOR_MODEL__* (checkpoint, device, batch
+    size, int8, mixed precision) apply, so the figures are those of the configured model."""
+    from monitor.nlp.evaluate import evaluate, format_report
+    from monitor.settings import load_settings
+
+    model = load_settings().model
     try:
         result = evaluate(
-            checkpoint,
+            checkpoint or model.checkpoint,
             data,
             task,
             split=split,  # type: ignore[arg-type]
-            quantize=quantize,
+            device=model.device,
+            batch_size=model.batch_size,
+            quantize=quantize or model.quantize,
+            mixed_precision=model.mixed_precision,
             predictions=predictions,
             domain=domain,
         )

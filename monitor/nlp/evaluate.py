@@ -34,6 +34,7 @@ def evaluate(
     device: str = "auto",
     batch_size: int = 256,
     quantize: bool = False,
+    mixed_precision: bool = False,
     predictions: Path | None = None,
     domain: str = "news",
 ) -> dict[str, Any]:
@@ -60,7 +61,12 @@ def evaluate(
         raise nlp_data.DataError(f"{csv_path}: no rows to evaluate")
     try:
         classifier = Classifier(
-            checkpoint, device=device, batch_size=batch_size, quantize=quantize, domain=domain
+            checkpoint,
+            device=device,
+            batch_size=batch_size,
+            quantize=quantize,
+            mixed_precision=mixed_precision,
+            domain=domain,
         )
     except ValueError as exc:
         raise nlp_data.DataError(str(exc)) from None
@@ -85,7 +91,14 @@ def evaluate(
     if predictions is not None:
         _write_predictions(predictions, rows, probs, names, task)
     extra = {"unlocated": unlocated} if task == "entity" else {}
-    return {"task": task, "split": split, "checkpoint": classifier.version, **result, **extra}
+    return {
+        "task": task,
+        "split": split,
+        "checkpoint": classifier.version,
+        "precision": classifier.precision,
+        **result,
+        **extra,
+    }
 
 
 Row = tuple[str, str, int]  # normalised text, entity ("" for story tasks), gold label index
@@ -155,7 +168,8 @@ def format_report(result: dict[str, Any]) -> str:
     """A plain-text table: one line per class, then accuracy and macro-F1."""
     width = max(len(name) for name in result["per_class"]) + 2
     lines = [
-        f"{result['task']} · {result['checkpoint']} · split={result['split']} · n={result['n']}",
+        f"{result['task']} · {result['checkpoint']} ({result['precision']}) · "
+        f"split={result['split']} · n={result['n']}",
         f"{'label':<{width}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}",
     ]
     for name, row in result["per_class"].items():

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from monitor.nlp.checkpoint import load_checkpoint
 from monitor.nlp.commands import classify_command, evaluate_command
 from monitor.nlp.mentions import EntityNotFoundError
 from monitor.nlp.sources import source_domain
@@ -117,6 +118,7 @@ def test_evaluate_entity_task_writes_predictions(
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == ["text", "entity", "gold", "predicted", "confidence", "correct"]
     assert len(rows) == report["n"] == 54 + 24 and report["unlocated"] == 0
+    assert report["precision"] == "fp32"  # no MONITOR_MODEL__ setting asks for another
     correct = sum(row["correct"] == "True" for row in rows)
     assert correct / len(rows) == pytest.approx(report["accuracy"], abs=1e-4)
     assert all(row["correct"] == str(row["gold"] == row["predicted"]) for row in rows)
@@ -155,6 +157,27 @@ def test_evaluate_unknown_labels_list_the_valid_ones(trained: tuple[Path, Path],
         "'Bullish'" in result.output
         and "valid labels: negative, neutral, positive" in result.output
     )
+
+
+@pytest.mark.parametrize(
+    ("variable", "precision"),
+    [("MONITOR_MODEL__QUANTIZE", "int8"), ("MONITOR_MODEL__MIXED_PRECISION", "bf16")],
+)
+def test_evaluate_scores_the_configured_model_as_the_consumer_runs_it(
+    trained: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, variable: str, precision: str
+) -> None:
+    checkpoint, data_dir = trained
+    monkeypatch.setenv("MONITOR_MODEL__CHECKPOINT", str(checkpoint))
+    monkeypatch.setenv(variable, "true")
+    monkeypatch.setenv("MONITOR_MODEL__DEVICE", "cpu")
+    args = ["--data", str(data_dir / "sentfin_headlines.csv"), "--task", "sentiment"]
+    result = CliRunner().invoke(evaluate_command, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["checkpoint"].startswith(load_checkpoint(checkpoint).version)
+    assert report["precision"] == precision
+    table = CliRunner().invoke(evaluate_command, args)
+    assert f"({precision})" in table.output.splitlines()[0]
 
 
 def test_classify_companies_scores_what_the_consumer_would_store(
