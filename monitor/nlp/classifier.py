@@ -94,12 +94,13 @@ class Classifier:
         self.tokenizer = wordpiece(checkpoint)
         self.mixed_precision = mixed_precision
         # bf16 on CPU (the int8 model already runs in its own kernels), fp16 on GPU
-        self.autocast = mixed_precision and not (quantize and self.device.type == "cpu")
+        self.quantized = quantize and self.device.type == "cpu"  # dynamic int8 is CPU-only
+        self.autocast = mixed_precision and not self.quantized
         self.autocast_dtype = torch.float16 if self.device.type == "cuda" else torch.bfloat16
         self.temperatures = dict(checkpoint.temperatures)
         self.has_entity_head = checkpoint.model.entity is not None
         model = checkpoint.model.eval()
-        if quantize and self.device.type == "cpu":
+        if self.quantized:
             model = torch.ao.quantization.quantize_dynamic(
                 model, {torch.nn.LSTM, torch.nn.Linear}, dtype=torch.qint8
             )
@@ -109,7 +110,7 @@ class Classifier:
     @property
     def precision(self) -> str:
         """What the forward computes in: "int8", "bf16", "fp16" or "fp32"."""
-        if self.version.endswith("+int8"):
+        if self.quantized:
             return "int8"
         if self.autocast:
             return "fp16" if self.autocast_dtype == torch.float16 else "bf16"

@@ -148,7 +148,7 @@ def evaluate_command(
     """Accuracy, macro-F1 and per-class scores of a checkpoint on a labelled CSV.
 
     The model is scored as the consumer runs it: MONITOR_MODEL__* (checkpoint, device, batch
-    size, int8, mixed precision) apply, so the figures are those of the configured model."""
+    size, max length, int8, mixed precision) apply, so the figures are the configured model's."""
     from monitor.nlp.evaluate import evaluate, format_report
     from monitor.settings import load_settings
 
@@ -161,6 +161,7 @@ def evaluate_command(
             split=split,  # type: ignore[arg-type]
             device=model.device,
             batch_size=model.batch_size,
+            max_length=model.max_length,
             quantize=quantize or model.quantize,
             mixed_precision=model.mixed_precision,
             predictions=predictions,
