@@ -117,14 +117,19 @@ class Classifier:
         return "fp32"
 
     @classmethod
-    def from_settings(cls, settings: ModelSettings) -> Classifier:
+    def from_settings(
+        cls, settings: ModelSettings, *, checkpoint: Checkpoint | None = None, domain: str = "news"
+    ) -> Classifier:
+        """The model as MONITOR_MODEL__* configures it; `checkpoint`: settings.checkpoint
+        already loaded by the caller."""
         return cls(
-            load_checkpoint(settings.checkpoint),
+            checkpoint or load_checkpoint(settings.checkpoint),
             device=settings.device,
             batch_size=settings.batch_size,
             max_length=settings.max_length,
             quantize=settings.quantize,
             mixed_precision=settings.mixed_precision,
+            domain=domain,
         )
 
     def predict_normalized(

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from monitor.errors import MonitorError
+from monitor.settings import ModelSettings
 
 
 @click.command("train")
@@ -152,18 +153,13 @@ def evaluate_command(
     from monitor.nlp.evaluate import evaluate, format_report
     from monitor.settings import load_settings
 
-    model = load_settings().model
+    model = _with_options(load_settings().model, checkpoint, quantize=quantize)
     try:
         result = evaluate(
-            checkpoint or model.checkpoint,
+            model,
             data,
             task,
             split=split,  # type: ignore[arg-type]
-            device=model.device,
-            batch_size=model.batch_size,
-            max_length=model.max_length,
-            quantize=quantize or model.quantize,
-            mixed_precision=model.mixed_precision,
             predictions=predictions,
             domain=domain,
         )
@@ -231,9 +227,7 @@ def classify_command(
     else:
         items = classify.items_from_texts(sys.stdin, names, "stdin line")
     settings = load_settings()
-    model = settings.model
-    if checkpoint is not None:
-        model = model.model_copy(update={"checkpoint": checkpoint})
+    model = _with_options(settings.model, checkpoint)
     resolver = None
     if companies:  # asked for here, so on even where the consumer's resolution is off
         from monitor.entities.resolve import resolver_from_settings
@@ -247,6 +241,16 @@ def classify_command(
         if number == 0:
             click.echo(classify.TABLE_HEADER)
         click.echo("\n".join(classify.as_rows(labelled)))
+
+
+def _with_options(
+    model: ModelSettings, checkpoint: Path | None, *, quantize: bool = False
+) -> ModelSettings:
+    """MONITOR_MODEL__* with a command's --checkpoint and --quantize on top."""
+    update: dict[str, Any] = {} if checkpoint is None else {"checkpoint": checkpoint}
+    if quantize:
+        update["quantize"] = True
+    return model.model_copy(update=update)
 
 
 def _contract_rows(stories: Iterator[Any]) -> Iterator[dict[str, Any]]:

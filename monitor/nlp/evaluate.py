@@ -20,27 +20,25 @@ from monitor.nlp.labels import SENTIMENTS
 from monitor.nlp.metrics import report
 from monitor.nlp.sources import locate_loosely, text_key
 from monitor.nlp.text import normalize
+from monitor.settings import ModelSettings
 
 Split = Literal["all", "train", "validation"]
 TASKS = ("sentiment", "topic", "entity")
 
 
 def evaluate(
-    checkpoint_path: Path | str,
+    model: ModelSettings | Path | str,
     csv_path: Path | str,
     task: str,
     *,
     split: Split = "all",
-    device: str = "auto",
-    batch_size: int = 256,
-    max_length: int | None = None,
-    quantize: bool = False,
-    mixed_precision: bool = False,
     predictions: Path | None = None,
     domain: str = "news",
 ) -> dict[str, Any]:
     """accuracy, macro_f1, n, per_class and the confusion matrix of one task's head.
 
+    `model`: the model as settings configure it (checkpoint, device, int8, mixed precision), or
+    a checkpoint's path, run on the default settings at the checkpoint's own max length.
     `split="validation"` scores only the rows the checkpoint's training held out (a pure
     function of the file and the split stored in the checkpoint), so the figures in MODEL.md
     can be reproduced from the training CSVs. For `entity`, rows whose entity cannot be found
@@ -49,7 +47,11 @@ def evaluate(
     if task not in TASKS:
         raise nlp_data.DataError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
     names = SENTIMENTS if task == "entity" else nlp_data.task_labels(task)
-    checkpoint = load_checkpoint(checkpoint_path)
+    if isinstance(model, ModelSettings):
+        checkpoint = load_checkpoint(model.checkpoint)
+    else:  # a bare checkpoint reads as many tokens as it was trained with
+        checkpoint = load_checkpoint(model)
+        model = ModelSettings(checkpoint=Path(model), max_length=checkpoint.max_length)
     rows = _read(csv_path, task, names)
     rows = _select(rows, split, checkpoint.extra.get("split"))
     unlocated = 0
@@ -61,15 +63,7 @@ def evaluate(
     if not rows:
         raise nlp_data.DataError(f"{csv_path}: no rows to evaluate")
     try:
-        classifier = Classifier(
-            checkpoint,
-            device=device,
-            batch_size=batch_size,
-            max_length=max_length,
-            quantize=quantize,
-            mixed_precision=mixed_precision,
-            domain=domain,
-        )
+        classifier = Classifier.from_settings(model, checkpoint=checkpoint, domain=domain)
     except ValueError as exc:
         raise nlp_data.DataError(str(exc)) from None
     head_names = checkpoint.topics if task == "topic" else checkpoint.sentiments
